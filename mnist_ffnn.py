@@ -1,0 +1,453 @@
+"""mnist_ffnn.py -- TP 4-6, Tasks 1 to 15: a 784-128-64-10 network in pure NumPy,
+trained one example at a time.
+
+The network of the TP (Figure 2): two sigmoid hidden layers of 128 and 64 neurons, a
+softmax output layer of 10 neurons, no biases, weights drawn from N(0, 1) and scaled by
+1/sqrt(n). Notation follows the TP: a_i are activations (a_0 is the input), z_i the
+weighted sums, e_i the errors propagated backward, dw_i (the TP's δw_i) the weight changes.
+
+    z_1 = a_0 . w_1   a_1 = S(z_1)        e_3 = a_3 - y                   dw_3 = a_2^T . e_3
+    z_2 = a_1 . w_2   a_2 = S(z_2)        e_2 = (e_3 . w_3^T) * S'(z_2)   dw_2 = a_1^T . e_2
+    z_3 = a_2 . w_3   a_3 = softmax(z_3)  e_1 = (e_2 . w_2^T) * S'(z_1)   dw_1 = a_0^T . e_1
+
+Every computation is a NumPy array operation; the only Python loops are the training
+loops (epochs, and the examples of one epoch). The batched version of Tasks 16-18 is
+`mnist_ffnn_batched.py`, which imports from here everything that does not change.
+
+Left out on purpose (as in the TP): biases, regularisation, momentum, any other
+optimiser than plain gradient descent.
+
+Run `python mnist_ffnn.py --help` for the command line. Importing this module loads no
+data and trains nothing.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+class DataError(ValueError):
+    """A data file or directory is unusable; the message is one sentence naming it."""
+
+
+# ---------------------------------------------------------------------------------------
+# Task 1: reading MNIST files
+# ---------------------------------------------------------------------------------------
+
+# idx type code -> dtype of the payload (multi-byte types are big-endian in the file).
+IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(filepath):
+    """Return the ndarray stored in the idx file `filepath` (raw, or gzip-compressed).
+
+    An idx file is a 4-byte magic number (two zero bytes, a type code, the number of
+    dimensions d), d big-endian uint32 dimensions, then the values in C order.
+    The result has the file's shape and a native-endian dtype, and is writable.
+    Raises DataError (one sentence naming the file) for anything that is not a
+    well-formed idx file, and OSError if the file cannot be read.
+    """
+    path = Path(filepath)
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":                       # gzip magic: decompress in memory
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: corrupt gzip file ({exc}).") from None
+    if len(data) < 4:
+        raise DataError(f"{path}: not an idx file ({len(data)} bytes, shorter than "
+                        "the 4-byte magic number).")
+    if data[0] != 0 or data[1] != 0:
+        raise DataError(f"{path}: not an idx file (its magic number does not start "
+                        "with two zero bytes).")
+    code, ndim = data[2], data[3]
+    if code not in IDX_TYPES:
+        raise DataError(f"{path}: unknown idx type code 0x{code:02X} (known: "
+                        "0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E).")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path}: truncated idx header ({ndim} dimensions announced, "
+                        f"file has {len(data)} bytes).")
+    shape = tuple(np.frombuffer(data, ">u4", ndim, offset=4).tolist())
+    dtype = IDX_TYPES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = len(data) - header
+    if actual != expected:
+        what = "truncated" if actual < expected else "oversized"
+        raise DataError(f"{path}: {what} idx payload (the header announces shape "
+                        f"{shape}, i.e. {expected} bytes; the file has {actual}).")
+    values = np.frombuffer(data, dtype, offset=header).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))   # native byte order, writable copy
+
+
+# Each MNIST set under its standard name and under the name the TP uses.
+MNIST_FILES = {
+    "x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+    "y_train": ("train-labels-idx1-ubyte", "train-labels.idx3-ubyte"),
+    "x_test": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
+    "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx3-ubyte"),
+}
+
+
+def find_idx_file(data_dir, names):
+    """Return the first of `names` (each raw or .gz) that exists in `data_dir`."""
+    candidates = [Path(data_dir) / (name + ext) for name in names for ext in ("", ".gz")]
+    found = next((path for path in candidates if path.is_file()), None)
+    if found is None:
+        raise DataError(f"no file {' or '.join(p.name for p in candidates)} "
+                        f"in {data_dir}.")
+    return found
+
+
+def load_mnist(data_dir=DATA_DIR):
+    """Task 1: read the four MNIST files of `data_dir` and check they fit together.
+
+    Returns x_train (N, 28, 28) uint8, y_train (N,) uint8, x_test (M, 28, 28) uint8,
+    y_test (M,) uint8. Any MNIST-format set (Fashion-MNIST, KMNIST) works the same way.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} does not exist.")
+    paths = {key: find_idx_file(data_dir, names) for key, names in MNIST_FILES.items()}
+    arrays = {key: read_idx(path) for key, path in paths.items()}
+    for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
+        x, y = arrays[images], arrays[labels]
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise DataError(f"{paths[images]}: images must have shape (N, 28, 28), "
+                            f"found {x.shape}.")
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(f"{paths[labels]}: {y.shape} labels do not match the "
+                            f"{len(x)} images of {paths[images].name}.")
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise DataError(f"{paths[labels]}: labels must be digits 0-9, found "
+                            f"values from {y.min()} to {y.max()}.")
+    return arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks 3-4: preprocessing
+# ---------------------------------------------------------------------------------------
+
+def preprocess_inputs(images, dtype=np.float32):
+    """Task 3: images (N, 28, 28) uint8 -> FFNN inputs (N, 784) in [0, 1], of `dtype`.
+
+    The division is done by one ufunc call in `dtype`, so no float64 temporary of the
+    whole set is ever made (it would be 376 MB for the training set).
+    """
+    return np.divide(images.reshape(len(images), -1), 255, dtype=dtype)
+
+
+def preprocess_outputs(labels, dtype=np.float32):
+    """Task 4: digit labels (N,) -> one-hot expected outputs (N, 10) of `dtype`."""
+    one_hot = np.zeros((len(labels), 10), dtype=dtype)
+    one_hot[np.arange(len(labels)), labels] = 1     # fancy indexing on both axes
+    return one_hot
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks 5-7: the FFNN components
+# ---------------------------------------------------------------------------------------
+
+def layer_weights(m, n, rng=None, dtype=np.float32):
+    """Task 5: weights (m, n) between a layer of m neurons and one of n, ~ N(0, 1)/sqrt(n).
+
+    `rng` is a np.random.Generator (a fresh unseeded one if None). The values are drawn
+    in float64 and then cast, so one seed gives the same network in float32 and float64.
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    return (rng.standard_normal((m, n)) / np.sqrt(n)).astype(dtype)
+
+
+def init_weights(rng=None, dtype=np.float32):
+    """Task 6: the three weight matrices [w1 (784, 128), w2 (128, 64), w3 (64, 10)]."""
+    rng = np.random.default_rng() if rng is None else rng
+    w1 = layer_weights(784, 128, rng, dtype)
+    w2 = layer_weights(128, 64, rng, dtype)
+    w3 = layer_weights(64, 10, rng, dtype)
+    return [w1, w2, w3]
+
+
+def sigmoid(x):
+    """Task 7: S(x) = 1 / (1 + e^-x), element-wise on any array.
+
+    Written with e = exp(-|x|) <= 1, which never overflows: for x >= 0 it is the TP's
+    formula, for x < 0 it is the same value multiplied above and below by e^x.
+    (The literal formula warns and overflows e^-x to inf for x < -88 in float32.)
+    """
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+def sigmoid_prime(x):
+    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise on any array.
+
+    The TP's formula overflows to inf/inf = nan for x < -709 (x < -88 in float32).
+    S' is even (S'(-x) = S'(x)), so we evaluate the same formula at -|x|, where the
+    exponential is at most 1: finite and warning-free for every finite x.
+    """
+    e = np.exp(-np.abs(x))
+    return e / (1 + e) ** 2
+
+
+def softmax(z):
+    """Task 7: σ(z)_i = e^(z_i - X) / sum_j e^(z_j - X), where X = max_j z_j.
+
+    z is one vector (10,) or, as the batched script uses it, a stack of vectors
+    (B, 10): max and sum run over the last axis, so each row is normalised on its own.
+    Subtracting X changes nothing mathematically and keeps e^(...) <= 1 (no overflow).
+    """
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks 8-11: feed-forward pass, backpropagation, update
+# ---------------------------------------------------------------------------------------
+
+def forward_pass(a0, weights):
+    """Tasks 8 and 10: push the input a0 (784,) through the network.
+
+    Returns (activations, zs): activations = [a0 (784,), a1 (128,), a2 (64,), a3 (10,)],
+    zs = [z1 (128,), z2 (64,), z3 (10,)]; the output is activations[-1], a probability
+    distribution over the ten digits. Because `@` treats any leading axis as a stack,
+    the same code pushes a whole batch a0 (B, 784) at once (each array gains axis B).
+    """
+    w1, w2, w3 = weights
+    z1 = a0 @ w1                  # (784,) . (784, 128) -> (128,)
+    a1 = sigmoid(z1)
+    z2 = a1 @ w2                  # (128,) . (128, 64) -> (64,)
+    a2 = sigmoid(z2)
+    z3 = a2 @ w3                  # (64,) . (64, 10) -> (10,)
+    a3 = softmax(z3)
+    return [a0, a1, a2, a3], [z1, z2, z3]
+
+
+def errors(activations, zs, y, weights):
+    """The error values [e1 (128,), e2 (64,), e3 (10,)] of backpropagation for target y.
+
+    e3 = a3 - y is the gradient of the cross-entropy -sum(y log a3) with respect to z3
+    (softmax and cross-entropy together). Like forward_pass, this also holds for a
+    batch: y (B, 10) gives e_i of shape (B, n_i).
+    """
+    _, w2, w3 = weights
+    z1, z2, _ = zs
+    e3 = activations[3] - y                          # (10,)
+    e2 = (e3 @ w3.T) * sigmoid_prime(z2)             # (10,) . (10, 64) -> (64,)
+    e1 = (e2 @ w2.T) * sigmoid_prime(z1)             # (64,) . (64, 128) -> (128,)
+    return [e1, e2, e3]
+
+
+def backpropagation(activations, zs, y, weights):
+    """Task 10: the weight changes [dw1 (784, 128), dw2 (128, 64), dw3 (64, 10)].
+
+    For one example, a_{i-1}^T . e_i is the product of a column (n_{i-1}, 1) by a row
+    (1, n_i): the outer product of the two vectors.
+    """
+    e1, e2, e3 = errors(activations, zs, y, weights)
+    a0, a1, a2, _ = activations
+    return [np.outer(a0, e1), np.outer(a1, e2), np.outer(a2, e3)]
+
+
+def update_weights(weights, deltas, lr):
+    """Task 11: w_i <- w_i - lr * dw_i for i = 1, 2, 3, in place. Returns `weights`."""
+    w1, w2, w3 = weights
+    dw1, dw2, dw3 = deltas
+    w1 -= lr * dw1
+    w2 -= lr * dw2
+    w3 -= lr * dw3
+    return weights
+
+
+# ---------------------------------------------------------------------------------------
+# Task 12: evaluation
+# ---------------------------------------------------------------------------------------
+
+def compute_error(x, y, weights):
+    """Task 12: the error rate (a float in [0, 1]) of the network on inputs x (N, 784)
+    with one-hot expected outputs y (N, 10).
+
+    The whole set goes through forward_pass at once (no loop over examples): the
+    predicted digit of each row is the argmax of its output, and the mean of the
+    Boolean array "prediction differs from label" is the error rate.
+    """
+    outputs = forward_pass(x, weights)[0][-1]                   # (N, 10)
+    return float(np.mean(np.argmax(outputs, axis=-1) != np.argmax(y, axis=-1)))
+
+
+# ---------------------------------------------------------------------------------------
+# Tasks 14-15: training, one example at a time
+# ---------------------------------------------------------------------------------------
+
+def end_of_epoch(epoch, epochs, seconds, weights, x_test, y_test, log=print):
+    """Evaluate after an epoch, print one line and return the epoch's record (a dict)."""
+    error = compute_error(x_test, y_test, weights)
+    log(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error {100 * error:6.2f}%"
+        f"  ({seconds:.2f} s)")
+    return {"epoch": epoch, "test_error": error, "seconds": seconds}
+
+
+def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001,
+          log=print, progress=None):
+    """Task 14: train `weights` in place by gradient descent, one example at a time.
+
+    x_train (N, 784) and y_train (N, 10) are the training inputs and one-hot outputs,
+    x_test and y_test the set evaluated after each epoch. Each example of an epoch goes
+    through forward_pass, backpropagation and update_weights with learning rate `lr`.
+    `log` prints the line of each epoch; `progress(i, n)`, if given, is called every
+    1000 examples. Returns the list of the epochs' records.
+    """
+    history = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        for i in range(len(x_train)):                      # the per-example loop
+            activations, zs = forward_pass(x_train[i], weights)
+            deltas = backpropagation(activations, zs, y_train[i], weights)
+            update_weights(weights, deltas, lr)
+            if progress is not None and i % 1000 == 0:
+                progress(i, len(x_train))
+        history.append(end_of_epoch(epoch, epochs, time.perf_counter() - start,
+                                    weights, x_test, y_test, log))
+    return history
+
+
+# ---------------------------------------------------------------------------------------
+# Command line (shared with mnist_ffnn_batched.py)
+# ---------------------------------------------------------------------------------------
+
+def _number(kind, low, high=None, low_inclusive=True):
+    """An argparse type: a `kind` (int or float) in [low, high] (or (low, high])."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        too_low = value < low if low_inclusive else value <= low
+        if not np.isfinite(value) or too_low or (high is not None and value > high):
+            bound = f"{'>=' if low_inclusive else '>'} {low}"
+            bound += f" and <= {high}" if high is not None else ""
+            raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bound})")
+        return value
+    return parse
+
+
+def build_parser(description, epochs, lr):
+    """The command-line options common to both scripts, with the given defaults."""
+    parser = argparse.ArgumentParser(
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=_number(int, 1), default=epochs,
+                        help="number of passes over the training set")
+    parser.add_argument("--lr", type=_number(float, 0, low_inclusive=False), default=lr,
+                        help="learning rate λ of w_i <- w_i - λ·δw_i")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random generator (weights, shuffling)")
+    parser.add_argument("--train-size", type=_number(int, 1, 60000), default=None,
+                        help="train on the first N training examples only "
+                             "(default: all of them)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
+                        help="directory holding the four MNIST idx files (raw or .gz)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="floating-point type of inputs, weights and activations")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="write the configuration, every epoch's figures and the "
+                             "result to this JSON file")
+    return parser
+
+
+def write_json(path, obj):
+    """Write `obj` as JSON to `path` atomically: a temporary file, then a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def check_writable(path):
+    """Fail now, before training, if the output file `path` could not be written."""
+    if path is not None and not os.access(Path(path).resolve().parent, os.W_OK):
+        raise DataError(f"cannot write {path}: its directory does not exist or is "
+                        "not writable.")
+
+
+def load_data(data_dir, train_size=None, dtype=np.float32):
+    """Tasks 1, 3, 4: (x_train, y_train, x_test, y_test) ready for the network.
+
+    Inputs are (N, 784) in [0, 1], outputs one-hot (N, 10), both of `dtype`;
+    `train_size` keeps only the first examples of the training set.
+    """
+    x_train, y_train, x_test, y_test = load_mnist(data_dir)
+    if train_size is not None and train_size > len(x_train):
+        raise DataError(f"--train-size {train_size} is larger than the "
+                        f"{len(x_train)} training examples in {data_dir}.")
+    x_train, y_train = x_train[:train_size], y_train[:train_size]
+    return (preprocess_inputs(x_train, dtype), preprocess_outputs(y_train, dtype),
+            preprocess_inputs(x_test, dtype), preprocess_outputs(y_test, dtype))
+
+
+def run(args, train_function, script):
+    """Load the data, build the network, call `train_function(data, weights, rng)`,
+    print the final line and write --json. Returns the exit status."""
+    check_writable(args.json)
+    dtype = np.dtype(args.dtype)
+    data = load_data(args.data_dir, args.train_size, dtype)
+    rng = np.random.default_rng(args.seed)
+    weights = init_weights(rng, dtype)
+    start = time.perf_counter()
+    history = train_function(data, weights, rng)
+    error = compute_error(data[2], data[3], weights)
+    wrong = round(error * len(data[2]))
+    print(f"Test error: {100 * error:.2f}% ({wrong}/{len(data[2])} misclassified)")
+    if args.json is not None:
+        config = {key: str(value) if isinstance(value, Path) else value
+                  for key, value in vars(args).items()}
+        write_json(args.json, {"script": script, "config": config, "epochs": history,
+                               "result": {"test_error": error, "misclassified": wrong,
+                                          "n_test": len(data[2]),
+                                          "seconds": time.perf_counter() - start}})
+    return 0
+
+
+def cli(main):
+    """Run main() with the command line's errors as one sentence and a non-zero exit."""
+    try:
+        sys.exit(main())
+    except (DataError, OSError) as exc:
+        message = str(exc) if isinstance(exc, DataError) else (
+            f"{exc.filename}: {exc.strerror}." if exc.filename else str(exc))
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
+def terminal_progress(i, n):
+    """Show how far the current epoch is, on one rewritten line of the terminal."""
+    print(f"\r  {i}/{n} examples", end="\r" if i else "", flush=True)
+
+
+def main(argv=None):
+    """Command line of the per-example script (Task 15)."""
+    parser = build_parser(__doc__.split("\n\n")[0], epochs=30, lr=0.001)
+    args = parser.parse_args(argv)
+    progress = terminal_progress if sys.stdout.isatty() else None
+    return run(args, lambda data, weights, rng: train(
+        *data, weights, epochs=args.epochs, lr=args.lr, progress=progress), "mnist_ffnn.py")
+
+
+if __name__ == "__main__":
+    cli(main)

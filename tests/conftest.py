@@ -1,0 +1,65 @@
+"""Shared helpers: an independent idx writer and small fake MNIST sets."""
+
+import gzip
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# idx type code of each dtype, written from the format's description (not from read_idx).
+TYPE_CODES = {np.dtype("u1"): 0x08, np.dtype("i1"): 0x09, np.dtype("i2"): 0x0B,
+              np.dtype("i4"): 0x0C, np.dtype("f4"): 0x0D, np.dtype("f8"): 0x0E}
+
+
+def idx_bytes(array):
+    """The bytes of an idx file holding `array` (big-endian, as the format says)."""
+    array = np.asarray(array)
+    header = struct.pack(">BBBB", 0, 0, TYPE_CODES[array.dtype], array.ndim)
+    header += struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+
+
+def write_idx(path, array, gz=False):
+    """Write `array` as an idx file at `path` (gzip-compressed if gz). Returns path."""
+    data = idx_bytes(array)
+    Path(path).write_bytes(gzip.compress(data) if gz else data)
+    return Path(path)
+
+
+def write_fake_mnist(directory, n_train=300, n_test=100, seed=0, tp_names=False, gz=True):
+    """Write a small MNIST-format set whose digits are easy to tell apart (each class
+    lights its own band of rows), and return its directory."""
+    rng = np.random.default_rng(seed)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    names = (["train-images.idx3-ubyte", "train-labels.idx3-ubyte",
+              "t10k-images.idx3-ubyte", "t10k-labels.idx3-ubyte"] if tp_names else
+             ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
+    ext = ".gz" if gz else ""
+    for (images_name, labels_name), n in zip((names[:2], names[2:]), (n_train, n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        rows = np.arange(28)[None, :] // 3 == labels[:, None].astype(int)   # (n, 28)
+        images[rows] = 255
+        write_idx(directory / (images_name + ext), images, gz)
+        write_idx(directory / (labels_name + ext), labels, gz)
+    return directory
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    """Directory of a small fake MNIST set (standard names, gzip)."""
+    return write_fake_mnist(tmp_path / "fake")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The shipped MNIST, preprocessed in float32: (x_train, y_train, x_test, y_test)."""
+    import mnist_ffnn
+    return mnist_ffnn.load_data(mnist_ffnn.DATA_DIR)

@@ -1,0 +1,53 @@
+"""The batched script computes what the per-example script computes."""
+
+import numpy as np
+
+import mnist_ffnn
+import mnist_ffnn_batched
+
+
+def test_batched_deltas_are_the_sum_of_per_example_deltas():
+    rng = np.random.default_rng(0)
+    weights = mnist_ffnn.init_weights(rng, np.float64)
+    x = rng.random((16, 784))
+    y = mnist_ffnn.preprocess_outputs(rng.integers(0, 10, 16), np.float64)
+    batched = mnist_ffnn_batched.backpropagation(
+        *mnist_ffnn_batched.forward_pass(x, weights), y, weights)
+    summed = [np.zeros_like(w) for w in weights]
+    for xi, yi in zip(x, y):
+        deltas = mnist_ffnn.backpropagation(*mnist_ffnn.forward_pass(xi, weights), yi, weights)
+        summed = [s + d for s, d in zip(summed, deltas)]
+    for b, s in zip(batched, summed):
+        np.testing.assert_allclose(b, s, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_of_one_trains_like_the_per_example_script():
+    rng = np.random.default_rng(1)
+    x = rng.random((40, 784))
+    y = mnist_ffnn.preprocess_outputs(rng.integers(0, 10, 40), np.float64)
+    start = mnist_ffnn.init_weights(np.random.default_rng(2), np.float64)
+    per_example = [w.copy() for w in start]
+    batched = [w.copy() for w in start]
+    quiet = dict(log=lambda line: None)
+    mnist_ffnn.train(x, y, x, y, per_example, epochs=2, lr=0.05, **quiet)
+    mnist_ffnn_batched.train(x, y, x, y, batched, epochs=2, lr=0.05, batch_size=1,
+                             shuffle=False, **quiet)
+    for a, b in zip(per_example, batched):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(per_example[0], start[0])     # training did change w1
+
+
+def test_compute_error_counts_misclassified_examples():
+    rng = np.random.default_rng(3)
+    weights = mnist_ffnn.init_weights(rng)
+    x = rng.random((200, 784)).astype(np.float32)
+    outputs = [mnist_ffnn.forward_pass(xi, weights)[0][-1] for xi in x]   # one by one
+    predicted = np.array([int(np.argmax(o)) for o in outputs])
+    labels = rng.integers(0, 10, 200)
+    labels[:50] = predicted[:50]                   # at least 50 right
+    y = mnist_ffnn.preprocess_outputs(labels)
+    expected = np.count_nonzero(predicted != labels) / 200
+    assert mnist_ffnn.compute_error(x, y, weights) == expected
+    assert mnist_ffnn_batched.compute_error(x, y, weights) == expected
+    y_right = mnist_ffnn.preprocess_outputs(predicted)
+    assert mnist_ffnn.compute_error(x, y_right, weights) == 0.0
