@@ -25,6 +25,12 @@ import argparse
 import gzip
 import json
 import os
+
+if __name__ == "__main__":
+    # One BLAS thread unless told otherwise: the products of one example (or of a small
+    # batch) are too small to share, and a second thread makes them slower. Must be set
+    # before NumPy loads. Importing this module changes nothing.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import sys
 import tempfile
 import time
@@ -55,40 +61,49 @@ def read_idx(filepath):
     An idx file is a 4-byte magic number (two zero bytes, a type code, the number of
     dimensions d), d big-endian uint32 dimensions, then the values in C order.
     The result has the file's shape and a native-endian dtype, and is writable.
+    The values are read straight into the result's memory (no intermediate copy).
     Raises DataError (one sentence naming the file) for anything that is not a
     well-formed idx file, and OSError if the file cannot be read.
     """
     path = Path(filepath)
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":                       # gzip magic: decompress in memory
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: corrupt gzip file ({exc}).") from None
-    if len(data) < 4:
-        raise DataError(f"{path}: not an idx file ({len(data)} bytes, shorter than "
+    with open(path, "rb") as raw:
+        is_gzip = raw.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open if is_gzip else open)(path, "rb") as f:
+            return _read_idx_stream(f, path)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: corrupt gzip file ({exc}).") from None
+
+
+def _read_idx_stream(f, path):
+    """read_idx's work on the open (decompressed) binary stream f of the file `path`."""
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise DataError(f"{path}: not an idx file ({len(magic)} bytes, shorter than "
                         "the 4-byte magic number).")
-    if data[0] != 0 or data[1] != 0:
+    if magic[0] != 0 or magic[1] != 0:
         raise DataError(f"{path}: not an idx file (its magic number does not start "
                         "with two zero bytes).")
-    code, ndim = data[2], data[3]
+    code, ndim = magic[2], magic[3]
     if code not in IDX_TYPES:
         raise DataError(f"{path}: unknown idx type code 0x{code:02X} (known: "
                         "0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E).")
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataError(f"{path}: truncated idx header ({ndim} dimensions announced, "
-                        f"file has {len(data)} bytes).")
-    shape = tuple(np.frombuffer(data, ">u4", ndim, offset=4).tolist())
-    dtype = IDX_TYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
-        what = "truncated" if actual < expected else "oversized"
-        raise DataError(f"{path}: {what} idx payload (the header announces shape "
-                        f"{shape}, i.e. {expected} bytes; the file has {actual}).")
-    values = np.frombuffer(data, dtype, offset=header).reshape(shape)
-    return values.astype(dtype.newbyteorder("="))   # native byte order, writable copy
+                        f"{len(dims)} bytes of them present).")
+    shape = tuple(np.frombuffer(dims, ">u4").tolist())
+    values = np.empty(shape, IDX_TYPES[code])
+    announced = values.nbytes
+    read = f.readinto(memoryview(values).cast("B")) if announced else 0
+    if read < announced:
+        raise DataError(f"{path}: truncated idx payload (the header announces shape "
+                        f"{shape}, i.e. {announced} bytes; the file has {read}).")
+    extra = len(f.read(1 << 20))
+    if extra:
+        raise DataError(f"{path}: oversized idx payload (the header announces shape "
+                        f"{shape}, i.e. {announced} bytes; {extra} more bytes follow).")
+    return values.astype(values.dtype.newbyteorder("="), copy=False)  # native order
 
 
 # Each MNIST set under its standard name and under the name the TP uses.
@@ -181,12 +196,12 @@ def init_weights(rng=None, dtype=np.float32):
 def sigmoid(x):
     """Task 7: S(x) = 1 / (1 + e^-x), element-wise on any array.
 
-    Written with e = exp(-|x|) <= 1, which never overflows: for x >= 0 it is the TP's
-    formula, for x < 0 it is the same value multiplied above and below by e^x.
-    (The literal formula warns and overflows e^-x to inf for x < -88 in float32.)
+    The literal formula overflows e^-x to inf (with a warning) for x < -709 (x < -88 in
+    float32). We use the same value written as e^min(x, 0) / (1 + e^-|x|): for x >= 0
+    it is the TP's formula, for x < 0 it is the formula multiplied above and below by
+    e^x; both exponentials are at most 1, so nothing can overflow.
     """
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
+    return np.exp(np.minimum(x, 0)) / (1 + np.exp(-np.abs(x)))
 
 
 def sigmoid_prime(x):
@@ -303,17 +318,27 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001,
 
     x_train (N, 784) and y_train (N, 10) are the training inputs and one-hot outputs,
     x_test and y_test the set evaluated after each epoch. Each example of an epoch goes
-    through forward_pass, backpropagation and update_weights with learning rate `lr`.
+    through forward_pass, backpropagation and update_weights with learning rate `lr`
+    (restricted to the input's non-zero pixels: see the comment in the loop).
     `log` prints the line of each epoch; `progress(i, n)`, if given, is called every
     1000 examples. Returns the list of the epochs' records.
     """
+    w1, w2, w3 = weights
     history = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         for i in range(len(x_train)):                      # the per-example loop
-            activations, zs = forward_pass(x_train[i], weights)
-            deltas = backpropagation(activations, zs, y_train[i], weights)
-            update_weights(weights, deltas, lr)
+            # Speed-up, same result: a pixel of a0 that is 0 adds nothing to z1 = a0 . w1,
+            # and its row of dw1 = a0^T . e1 is all zeros, so its row of w1 is neither
+            # used nor changed. About 81 % of MNIST pixels are 0: we run the TP's three
+            # steps on the sub-network of the active pixels only, whose w1 is the rows
+            # w1[active] (a copy), and then write those rows back.
+            active = np.flatnonzero(x_train[i])
+            sub = [w1[active], w2, w3]
+            activations, zs = forward_pass(x_train[i, active], sub)
+            deltas = backpropagation(activations, zs, y_train[i], sub)
+            update_weights(sub, deltas, lr)          # w2, w3 in place, and w1's copied rows
+            w1[active] = sub[0]
             if progress is not None and i % 1000 == 0:
                 progress(i, len(x_train))
         history.append(end_of_epoch(epoch, epochs, time.perf_counter() - start,
@@ -396,9 +421,11 @@ def load_data(data_dir, train_size=None, dtype=np.float32):
     if train_size is not None and train_size > len(x_train):
         raise DataError(f"--train-size {train_size} is larger than the "
                         f"{len(x_train)} training examples in {data_dir}.")
-    x_train, y_train = x_train[:train_size], y_train[:train_size]
-    return (preprocess_inputs(x_train, dtype), preprocess_outputs(y_train, dtype),
-            preprocess_inputs(x_test, dtype), preprocess_outputs(y_test, dtype))
+    # Rebinding each name frees its uint8 images before the next set is converted.
+    x_train = preprocess_inputs(x_train[:train_size], dtype)
+    x_test = preprocess_inputs(x_test, dtype)
+    return (x_train, preprocess_outputs(y_train[:train_size], dtype),
+            x_test, preprocess_outputs(y_test, dtype))
 
 
 def run(args, train_function, script):
@@ -415,8 +442,7 @@ def run(args, train_function, script):
     wrong = round(error * len(data[2]))
     print(f"Test error: {100 * error:.2f}% ({wrong}/{len(data[2])} misclassified)")
     if args.json is not None:
-        config = {key: str(value) if isinstance(value, Path) else value
-                  for key, value in vars(args).items()}
+        config = json.loads(json.dumps(vars(args), default=str))     # Path -> str
         write_json(args.json, {"script": script, "config": config, "epochs": history,
                                "result": {"test_error": error, "misclassified": wrong,
                                           "n_test": len(data[2]),
@@ -428,6 +454,9 @@ def cli(main):
     """Run main() with the command line's errors as one sentence and a non-zero exit."""
     try:
         sys.exit(main())
+    except BrokenPipeError:                  # e.g. `... | head -1`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except (DataError, OSError) as exc:
         message = str(exc) if isinstance(exc, DataError) else (
             f"{exc.filename}: {exc.strerror}." if exc.filename else str(exc))

@@ -22,9 +22,15 @@ The gradient is summed over the batch, as the TP's equations give it, so the ste
 and the default λ here is chosen for the default batch size (see README.md).
 """
 
+import os
 import time
 
-import numpy as np
+if __name__ == "__main__":
+    # As in mnist_ffnn.py: one BLAS thread by default, which is faster for batches of up
+    # to a few hundred examples (see README.md); OPENBLAS_NUM_THREADS=2 for huge batches.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 from mnist_ffnn import (  # noqa: F401  (re-exported: the batched script's whole API)
     DataError, read_idx, load_mnist, load_data, preprocess_inputs, preprocess_outputs,
@@ -32,7 +38,7 @@ from mnist_ffnn import (  # noqa: F401  (re-exported: the batched script's whole
     update_weights, compute_error, end_of_epoch, build_parser, run, cli, _number)
 
 DEFAULT_BATCH_SIZE = 10
-DEFAULT_LR = 0.01
+DEFAULT_LR = 0.03
 
 
 def backpropagation(activations, zs, y, weights):
