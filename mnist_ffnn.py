@@ -34,6 +34,7 @@ if __name__ == "__main__":
 import sys
 import tempfile
 import time
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -285,7 +286,7 @@ def update_weights(weights, deltas, lr):
 
 
 # ---------------------------------------------------------------------------------------
-# Task 12: evaluation
+# Task 12: evaluation (and the loss, beyond the TP)
 # ---------------------------------------------------------------------------------------
 
 def compute_error(x, y, weights):
@@ -300,31 +301,91 @@ def compute_error(x, y, weights):
     return float(np.mean(np.argmax(outputs, axis=-1) != np.argmax(y, axis=-1)))
 
 
+def cross_entropy(z3, y):
+    """The loss that backpropagation descends: -sum y log softmax(z3), summed over the
+    rows of z3 (10,) or (B, 10). Computed from z3 (log-sum-exp), so that an output
+    probability that rounds to 0 gives a large finite loss, not inf."""
+    top = np.max(z3, axis=-1, keepdims=True)
+    log_sum = np.log(np.sum(np.exp(z3 - top), axis=-1, keepdims=True)) + top
+    return float(np.sum(y * (log_sum - z3)))
+
+
 # ---------------------------------------------------------------------------------------
 # Tasks 14-15: training, one example at a time
 # ---------------------------------------------------------------------------------------
 
-def end_of_epoch(epoch, epochs, seconds, weights, x_test, y_test, log=print):
-    """Evaluate after an epoch, print one line and return the epoch's record (a dict)."""
-    error = compute_error(x_test, y_test, weights)
-    log(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error {100 * error:6.2f}%"
-        f"  ({seconds:.2f} s)")
-    return {"epoch": epoch, "test_error": error, "seconds": seconds}
+class Diverged(ArithmeticError):
+    """Training produced a non-finite loss or non-finite weights."""
 
 
-def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001,
-          log=print, progress=None):
+class Monitor:
+    """The bookkeeping of a training loop, shared by both scripts: the running training
+    loss, the divergence check, the stop request (Ctrl-C) and the line and record of
+    each epoch. Its `history` is the list of the epochs' records (dicts)."""
+
+    def __init__(self, epochs, x_test, y_test, validation=None, log=print,
+                 should_stop=None):
+        self.epochs, self.test, self.validation = epochs, (x_test, y_test), validation
+        self.log, self.should_stop = log, should_stop or (lambda: False)
+        self.history, self.loss, self.seen, self.stopped = [], 0.0, 0, False
+
+    def step(self, z3, y):
+        """After one update: add the loss of its examples; True if training must stop."""
+        loss = cross_entropy(z3, y)
+        if not np.isfinite(loss):
+            raise Diverged(f"training diverged in epoch {len(self.history) + 1}: the loss "
+                           f"became {loss}; use a smaller learning rate")
+        self.loss += loss
+        self.seen += len(y) if np.ndim(y) == 2 else 1
+        self.stopped = self.should_stop()
+        return self.stopped
+
+    def end_epoch(self, seconds, weights):
+        """Evaluate, print the epoch's line, and append and return its record.
+
+        Raises Diverged if the weights are not finite, or if the epoch's mean loss is
+        more than 5 times ln 10 = 2.30, the loss of a network that answers 1/10 for
+        every digit: a network that learns never gets there (see README.md)."""
+        epoch, loss = len(self.history) + 1, self.loss / max(self.seen, 1)
+        w1, w2, w3 = weights
+        if not (np.isfinite(w1).all() and np.isfinite(w2).all() and np.isfinite(w3).all()):
+            raise Diverged(f"training diverged in epoch {epoch}: the weights are no "
+                           "longer finite; use a smaller learning rate")
+        if loss > 5 * np.log(10):
+            raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
+                           f"is more than 5 times the {np.log(10):.2f} of random guessing; "
+                           "use a smaller learning rate")
+        record = {"epoch": epoch, "train_loss": loss,
+                  "test_error": compute_error(*self.test, weights), "seconds": seconds}
+        line = (f"Epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  "
+                f"loss {record['train_loss']:.4f}  test error {100 * record['test_error']:5.2f}%")
+        if self.validation is not None:
+            record["validation_error"] = compute_error(*self.validation, weights)
+            line += f"  validation error {100 * record['validation_error']:5.2f}%"
+        if self.stopped:
+            record["interrupted_after_examples"] = self.seen
+            line += f"  (interrupted after {self.seen} examples)"
+        self.log(f"{line}  ({seconds:.2f} s)")
+        self.history.append(record)
+        self.loss, self.seen = 0.0, 0
+        return record
+
+
+def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, log=print,
+          progress=None, validation=None, should_stop=None):
     """Task 14: train `weights` in place by gradient descent, one example at a time.
 
     x_train (N, 784) and y_train (N, 10) are the training inputs and one-hot outputs,
     x_test and y_test the set evaluated after each epoch. Each example of an epoch goes
     through forward_pass, backpropagation and update_weights with learning rate `lr`
     (restricted to the input's non-zero pixels: see the comment in the loop).
-    `log` prints the line of each epoch; `progress(i, n)`, if given, is called every
-    1000 examples. Returns the list of the epochs' records.
+    Beyond the TP: `validation` = (x, y) is also evaluated after each epoch;
+    `should_stop()` is asked after each example (Ctrl-C); `progress(i, n)` is called
+    every 1000 examples; `log` prints each epoch's line. Raises Diverged if the loss
+    stops being finite. Returns the list of the epochs' records.
     """
+    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop)
     w1, w2, w3 = weights
-    history = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         for i in range(len(x_train)):                      # the per-example loop
@@ -341,9 +402,164 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001,
             w1[active] = sub[0]
             if progress is not None and i % 1000 == 0:
                 progress(i, len(x_train))
-        history.append(end_of_epoch(epoch, epochs, time.perf_counter() - start,
-                                    weights, x_test, y_test, log))
-    return history
+            if monitor.step(zs[-1], y_train[i]):
+                break
+        monitor.end_epoch(time.perf_counter() - start, weights)
+        if monitor.stopped:
+            break
+    return monitor.history
+
+
+# ---------------------------------------------------------------------------------------
+# Beyond the TP: saving and loading weights, files written atomically
+# ---------------------------------------------------------------------------------------
+
+WEIGHT_SHAPES = {"w1": (784, 128), "w2": (128, 64), "w3": (64, 10)}
+
+
+def atomic_write(path, write):
+    """Call write(file) on a temporary file next to `path`, then rename it to `path`:
+    an interrupted write never leaves a half-written file, nor spoils the old one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_json(path, obj):
+    """Write `obj` as JSON to `path` atomically."""
+    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+
+
+def save_weights(path, weights, config):
+    """Save [w1, w2, w3] and the `config` (a dict, stored as JSON text) in an .npz."""
+    arrays = dict(zip(WEIGHT_SHAPES, weights), config=np.array(json.dumps(config)))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_weights(path, dtype=None):
+    """Load [w1, w2, w3] saved by save_weights, checking names, shapes and values.
+
+    Never unpickles. Returns (weights, config); the weights are cast to `dtype` if
+    given. Raises DataError (one sentence naming the file) for anything else.
+    """
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not hasattr(archive, "files"):                  # a single .npy array
+            raise DataError(f"{path}: not an .npz archive of weights.")
+        with archive:
+            missing = sorted(set(WEIGHT_SHAPES) - set(archive.files))
+            if missing:
+                raise DataError(f"{path}: not a weights file saved by --save (no "
+                                f"{', '.join(missing)} in it).")
+            weights = [archive[name] for name in WEIGHT_SHAPES]
+            config = json.loads(str(archive["config"])) if "config" in archive.files else {}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: cannot be read as saved weights ({exc}).") from None
+    for (name, shape), w in zip(WEIGHT_SHAPES.items(), weights):
+        if w.shape != shape or w.dtype.kind != "f":
+            raise DataError(f"{path}: {name} is {w.dtype} {w.shape}, expected a float "
+                            f"array of shape {shape}.")
+        if not np.all(np.isfinite(w)):
+            raise DataError(f"{path}: {name} holds non-finite values.")
+    return [w.astype(dtype or w.dtype) for w in weights], config
+
+
+# ---------------------------------------------------------------------------------------
+# Beyond the TP: figures (matplotlib is imported only when a figure is made)
+# ---------------------------------------------------------------------------------------
+
+def predictions(x, weights):
+    """The predicted digit (N,) of each row of x (N, 784)."""
+    return np.argmax(forward_pass(x, weights)[0][-1], axis=-1)
+
+
+def confusion_matrix(labels, predicted):
+    """(10, 10) counts: row = true digit, column = predicted digit."""
+    return np.bincount(10 * labels + predicted, minlength=100).reshape(10, 10)
+
+
+def save_figure(figure, path):
+    """Write a matplotlib Figure as PNG, atomically."""
+    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110))
+
+
+def plot_learning_curves(history, path):
+    """Training loss and error rates per epoch, side by side."""
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    loss_axes, error_axes = figure.subplots(1, 2)
+    epochs = [record["epoch"] for record in history]
+    loss_axes.plot(epochs, [record["train_loss"] for record in history], marker="o")
+    loss_axes.set(title="Training loss (running mean over each epoch)", xlabel="epoch",
+                  ylabel="cross-entropy per example")
+    error_axes.plot(epochs, [100 * record["test_error"] for record in history],
+                    marker="o", label="test")
+    if history and "validation_error" in history[0]:
+        error_axes.plot(epochs, [100 * record["validation_error"] for record in history],
+                        marker="s", label="validation")
+    error_axes.set(title="Error rate after each epoch", xlabel="epoch", ylabel="error (%)")
+    error_axes.legend()
+    for axes in (loss_axes, error_axes):
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    save_figure(figure, path)
+
+
+def plot_confusion_matrix(labels, predicted, path):
+    """The test set's confusion matrix, with the count in each cell."""
+    from matplotlib.figure import Figure
+    counts = confusion_matrix(labels, predicted)
+    figure = Figure(figsize=(6.5, 5.5), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(np.log1p(counts), cmap="Blues")
+    for (row, col), count in np.ndenumerate(counts):               # annotate the cells
+        axes.text(col, row, count, ha="center", va="center", fontsize=8,
+                  color="white" if row == col else "black")
+    axes.set(title=f"Confusion matrix on the test set ({np.sum(counts) - np.trace(counts)} "
+                   f"errors of {np.sum(counts)})",
+             xlabel="predicted digit", ylabel="true digit", xticks=range(10), yticks=range(10))
+    figure.colorbar(image, label="log(1 + count)")
+    save_figure(figure, path)
+
+
+def plot_misclassified(x, labels, predicted, path, count=32):
+    """A gallery of the first `count` misclassified digits, true and predicted labels."""
+    from matplotlib.figure import Figure
+    wrong = np.flatnonzero(labels != predicted)[:count]
+    columns = 8
+    rows = max(1, -(-len(wrong) // columns))
+    figure = Figure(figsize=(columns * 1.3, rows * 1.5 + 0.5), layout="constrained")
+    figure.suptitle("Misclassified test digits (true → predicted)" if len(wrong) else
+                    "No misclassified test digit")
+    for k, axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
+        axes.axis("off")
+        if k < len(wrong):
+            i = wrong[k]
+            axes.imshow(x[i].reshape(28, 28), cmap="gray_r")
+            axes.set_title(f"#{i}: {labels[i]} → {predicted[i]}", fontsize=8)
+    save_figure(figure, path)
+
+
+def save_plots(directory, history, x_test, y_test, weights):
+    """Write learning_curves.png, confusion_matrix.png, misclassified.png in
+    `directory`; return their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    labels, predicted = np.argmax(y_test, axis=-1), predictions(x_test, weights)
+    paths = [directory / name for name in
+             ("learning_curves.png", "confusion_matrix.png", "misclassified.png")]
+    plot_learning_curves(history, paths[0])
+    plot_confusion_matrix(labels, predicted, paths[1])
+    plot_misclassified(x_test, labels, predicted, paths[2])
+    return paths
 
 
 # ---------------------------------------------------------------------------------------
@@ -371,15 +587,20 @@ def build_parser(description, epochs, lr):
     parser = argparse.ArgumentParser(
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--epochs", type=_number(int, 1), default=epochs,
-                        help="number of passes over the training set")
+    parser.add_argument("--epochs", type=_number(int, 0), default=epochs,
+                        help="number of passes over the training set (0: only evaluate "
+                             "the weights given by --load)")
     parser.add_argument("--lr", type=_number(float, 0, low_inclusive=False), default=lr,
                         help="learning rate λ of w_i <- w_i - λ·δw_i")
     parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the random generator (weights, shuffling)")
+                        help="seed of the random generator (weights, validation split, "
+                             "shuffling)")
     parser.add_argument("--train-size", type=_number(int, 1, 60000), default=None,
                         help="train on the first N training examples only "
                              "(default: all of them)")
+    parser.add_argument("--validation", type=_number(int, 1, 59999), default=None,
+                        metavar="N", help="hold out N training examples (drawn with "
+                                          "--seed) and report their error every epoch")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
                         help="directory holding the four MNIST idx files (raw or .gz)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
@@ -387,28 +608,27 @@ def build_parser(description, epochs, lr):
     parser.add_argument("--json", type=Path, default=None, metavar="PATH",
                         help="write the configuration, every epoch's figures and the "
                              "result to this JSON file")
+    parser.add_argument("--save", type=Path, default=None, metavar="PATH",
+                        help="save the trained weights (and this configuration) in this "
+                             ".npz file")
+    parser.add_argument("--load", type=Path, default=None, metavar="PATH",
+                        help="start from the weights saved in this .npz file")
+    parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
+                        help="write learning curves, the confusion matrix and a gallery "
+                             "of misclassified digits as PNG files in DIR")
     return parser
 
 
-def write_json(path, obj):
-    """Write `obj` as JSON to `path` atomically: a temporary file, then a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def check_writable(path):
-    """Fail now, before training, if the output file `path` could not be written."""
-    if path is not None and not os.access(Path(path).resolve().parent, os.W_OK):
-        raise DataError(f"cannot write {path}: its directory does not exist or is "
-                        "not writable.")
+def check_arguments(parser, args):
+    """Refuse, through the parser, combinations of options that cannot work."""
+    if args.epochs == 0 and args.load is None:
+        parser.error("--epochs 0 (evaluation only) needs --load")
+    if args.validation is not None and args.validation >= (args.train_size or 60000):
+        parser.error(f"--validation {args.validation} leaves no training example")
+    for path in (args.json, args.save):
+        if path is not None and not os.access(path.resolve().parent, os.W_OK):
+            parser.error(f"cannot write {path}: its directory does not exist or is not "
+                         "writable")
 
 
 def load_data(data_dir, train_size=None, dtype=np.float32):
@@ -428,26 +648,71 @@ def load_data(data_dir, train_size=None, dtype=np.float32):
             x_test, preprocess_outputs(y_test, dtype))
 
 
+def split_validation(x, y, n, rng):
+    """Hold out n random examples: returns (x_train, y_train), (x_val, y_val)."""
+    order = rng.permutation(len(x))
+    held, kept = np.sort(order[:n]), np.sort(order[n:])
+    return (x[kept], y[kept]), (x[held], y[held])
+
+
+class StopOnInterrupt:
+    """Context manager: the first Ctrl-C asks training to stop after the current batch
+    (`requested` becomes True); a second one interrupts at once."""
+
+    def __enter__(self):
+        import signal
+        self.requested = False
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nInterrupted: stopping after the current batch (Ctrl-C again to quit at "
+              "once).", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc):
+        import signal
+        signal.signal(signal.SIGINT, self._previous)
+
+
 def run(args, train_function, script):
-    """Load the data, build the network, call `train_function(data, weights, rng)`,
-    print the final line and write --json. Returns the exit status."""
-    check_writable(args.json)
+    """Load the data, build or load the network, call
+    `train_function(x_train, y_train, x_test, y_test, weights, rng, validation,
+    should_stop)`, print the final line, and write --save, --plots and --json.
+    Returns the exit status: 0, or 130 if training was interrupted by Ctrl-C."""
     dtype = np.dtype(args.dtype)
-    data = load_data(args.data_dir, args.train_size, dtype)
     rng = np.random.default_rng(args.seed)
-    weights = init_weights(rng, dtype)
+    x_train, y_train, x_test, y_test = load_data(args.data_dir, args.train_size, dtype)
+    validation = None
+    if args.validation is not None:
+        (x_train, y_train), validation = split_validation(x_train, y_train,
+                                                          args.validation, rng)
+    weights = (load_weights(args.load, dtype)[0] if args.load is not None
+               else init_weights(rng, dtype))
+    config = json.loads(json.dumps(vars(args), default=str))     # Path -> str
     start = time.perf_counter()
-    history = train_function(data, weights, rng)
-    error = compute_error(data[2], data[3], weights)
-    wrong = round(error * len(data[2]))
-    print(f"Test error: {100 * error:.2f}% ({wrong}/{len(data[2])} misclassified)")
+    # Non-finite values are caught by Monitor (Diverged), so NumPy need not warn of them.
+    with StopOnInterrupt() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+        history = train_function(x_train, y_train, x_test, y_test, weights, rng=rng,
+                                 validation=validation,
+                                 should_stop=lambda: interrupt.requested)
+    error = compute_error(x_test, y_test, weights)
+    wrong = round(error * len(x_test))
+    if args.save is not None:
+        save_weights(args.save, weights, config)
+        print(f"Weights saved to {args.save}")
+    if args.plots is not None:
+        print("Figures written:", *save_plots(args.plots, history, x_test, y_test, weights))
     if args.json is not None:
-        config = json.loads(json.dumps(vars(args), default=str))     # Path -> str
         write_json(args.json, {"script": script, "config": config, "epochs": history,
+                               "interrupted": interrupt.requested,
                                "result": {"test_error": error, "misclassified": wrong,
-                                          "n_test": len(data[2]),
+                                          "n_test": len(x_test),
                                           "seconds": time.perf_counter() - start}})
-    return 0
+    print(f"Test error: {100 * error:.2f}% ({wrong}/{len(x_test)} misclassified)")
+    return 130 if interrupt.requested else 0
 
 
 def cli(main):
@@ -457,11 +722,14 @@ def cli(main):
     except BrokenPipeError:                  # e.g. `... | head -1`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
-    except (DataError, OSError) as exc:
-        message = str(exc) if isinstance(exc, DataError) else (
-            f"{exc.filename}: {exc.strerror}." if exc.filename else str(exc))
+    except (DataError, Diverged, OSError) as exc:
+        message = f"{exc.filename}: {exc.strerror}." if (
+            isinstance(exc, OSError) and exc.filename) else str(exc)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)
 
 
 def terminal_progress(i, n):
@@ -473,9 +741,11 @@ def main(argv=None):
     """Command line of the per-example script (Task 15)."""
     parser = build_parser(__doc__.split("\n\n")[0], epochs=30, lr=0.001)
     args = parser.parse_args(argv)
+    check_arguments(parser, args)
     progress = terminal_progress if sys.stdout.isatty() else None
-    return run(args, lambda data, weights, rng: train(
-        *data, weights, epochs=args.epochs, lr=args.lr, progress=progress), "mnist_ffnn.py")
+    return run(args, lambda *data, rng, validation, should_stop: train(
+        *data, epochs=args.epochs, lr=args.lr, progress=progress, validation=validation,
+        should_stop=should_stop), "mnist_ffnn.py")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ and the default λ here is chosen for the default batch size (see README.md).
 
 import os
 import time
+from pathlib import Path
 
 if __name__ == "__main__":
     # As in mnist_ffnn.py: one BLAS thread by default, which is faster for batches of up
@@ -33,9 +34,10 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from mnist_ffnn import (  # noqa: F401  (re-exported: the batched script's whole API)
-    DataError, read_idx, load_mnist, load_data, preprocess_inputs, preprocess_outputs,
-    layer_weights, init_weights, sigmoid, sigmoid_prime, softmax, forward_pass, errors,
-    update_weights, compute_error, end_of_epoch, build_parser, run, cli, _number)
+    DataError, Diverged, Monitor, read_idx, load_mnist, load_data, preprocess_inputs,
+    preprocess_outputs, layer_weights, init_weights, sigmoid, sigmoid_prime, softmax,
+    forward_pass, errors, update_weights, compute_error, cross_entropy, load_weights,
+    save_weights, build_parser, check_arguments, run, cli, _number)
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
@@ -55,7 +57,8 @@ def backpropagation(activations, zs, y, weights):
 
 
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
-          batch_size=DEFAULT_BATCH_SIZE, rng=None, shuffle=True, log=print):
+          batch_size=DEFAULT_BATCH_SIZE, rng=None, shuffle=True, log=print,
+          validation=None, should_stop=None):
     """Tasks 17-18: train `weights` in place by gradient descent on batches.
 
     Each epoch cuts the training set (N, 784) into ceil(N / batch_size) batches (the last
@@ -63,12 +66,13 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     update_weights with learning rate `lr`. With `shuffle`, the order of the examples is
     drawn anew each epoch from `rng` (a np.random.Generator); batch_size None (or >= N)
     is the whole set as one batch (Task 17), where the order does not matter.
+    `validation`, `should_stop` and `log` are as in mnist_ffnn.train.
     Returns the list of the epochs' records.
     """
     rng = np.random.default_rng() if rng is None else rng
+    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop)
     n = len(x_train)
     batch_size = n if batch_size is None else batch_size
-    history = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         order = rng.permutation(n) if shuffle and batch_size < n else None
@@ -78,10 +82,92 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
             activations, zs = forward_pass(x_train[batch], weights)
             deltas = backpropagation(activations, zs, y_train[batch], weights)
             update_weights(weights, deltas, lr)
-        history.append(end_of_epoch(epoch, epochs, time.perf_counter() - start,
-                                    weights, x_test, y_test, log))
-    return history
+            if monitor.step(zs[-1], y_train[batch]):
+                break
+        monitor.end_epoch(time.perf_counter() - start, weights)
+        if monitor.stopped:
+            break
+    return monitor.history
 
+
+# ---------------------------------------------------------------------------------------
+# Beyond the TP: reading your own digit
+# ---------------------------------------------------------------------------------------
+
+def area_resize_matrix(n_out, n_in):
+    """(n_out, n_in) matrix R such that R . v resamples v (n_in,) to n_out values, each
+    the mean of v over its share of the interval (area resampling, for both ways)."""
+    edges = np.arange(n_out + 1) * (n_in / n_out)                # output cells, in input units
+    pixels = np.arange(n_in)
+    overlap = (np.minimum(edges[1:, None], pixels + 1)
+               - np.maximum(edges[:-1, None], pixels))
+    return np.clip(overlap, 0, None) * (n_out / n_in)
+
+
+def mnist_like(gray):
+    """A grey image (H, W), values in [0, 1], -> an MNIST-like input (784,).
+
+    As MNIST was made: a white digit on black (the image is inverted if its border is
+    light; the border's level becomes 0 and the brightest stroke 1), its bounding box
+    (pixels above 5 % of the brightest) resampled to fit a 20x20 box keeping its aspect ratio, then
+    placed in a 28x28 field so that its centre of mass falls on pixel (14, 14), where
+    it is in MNIST (mean 13.99, 14.00 over the test set).
+    """
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if border.mean() > 0.5:                          # dark digit on a light background
+        gray, border = 1 - gray, 1 - border
+    gray = np.clip(gray - np.median(border), 0, None)           # background to 0
+    if not gray.max() > 0:
+        raise ValueError("no digit found (the image is uniform)")
+    gray = gray / gray.max()                                    # strokes up to 1
+    ink = gray > 0.05
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    box = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scale = 20 / max(box.shape)
+    h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
+    small = area_resize_matrix(h, box.shape[0]) @ box @ area_resize_matrix(w, box.shape[1]).T
+    mass = small.sum()
+    centre_row = np.arange(h) @ small.sum(axis=1) / mass
+    centre_col = np.arange(w) @ small.sum(axis=0) / mass
+    top = int(np.clip(round(14 - centre_row), 0, 28 - h))
+    left = int(np.clip(round(14 - centre_col), 0, 28 - w))
+    field = np.zeros((28, 28))
+    field[top:top + h, left:left + w] = small
+    return field.ravel()
+
+
+def read_digit(path):
+    """Read an image file (PNG) of one digit and return its MNIST-like input (784,)."""
+    import matplotlib.image
+    try:
+        image = np.asarray(matplotlib.image.imread(path))
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{path}: cannot be read as an image ({exc}).") from None
+    image = image / 255 if image.dtype.kind in "ui" else image.astype(float)
+    if image.ndim == 3:                   # RGB(A): luminance, over white where transparent
+        gray = image[..., :3] @ np.array([0.299, 0.587, 0.114])
+        if image.shape[2] == 4:
+            gray = gray * image[..., 3] + (1 - image[..., 3])
+    else:
+        gray = image
+    try:
+        return mnist_like(gray)
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}.") from None
+
+
+def predict_images(paths, weights):
+    """Print the predicted digit and the ten probabilities of each image file."""
+    x = np.stack([read_digit(path) for path in paths]).astype(weights[0].dtype)
+    outputs = forward_pass(x, weights)[0][-1]                        # (len(paths), 10)
+    for path, probabilities in zip(paths, outputs):
+        print(f"{path}: {np.argmax(probabilities)}")
+        print("   " + "  ".join(map("{}: {:.3f}".format, range(10), probabilities)))
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
 
 def batch_size_type(text):
     """argparse type of --batch-size: a positive integer, or 'all' (the whole set)."""
@@ -89,7 +175,7 @@ def batch_size_type(text):
 
 
 def main(argv=None):
-    """Command line of the batched script (Tasks 17-18)."""
+    """Command line of the batched script (Tasks 17-18, and what lies beyond the TP)."""
     parser = build_parser(__doc__.split("\n\n")[0], epochs=30, lr=DEFAULT_LR)
     parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
                         help="examples per batch, or 'all' for the whole training set "
@@ -97,11 +183,21 @@ def main(argv=None):
     parser.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                         help="keep the training set's order instead of reshuffling it "
                              "every epoch")
+    parser.add_argument("--predict", nargs="+", type=Path, metavar="IMAGE",
+                        help="with --load: print the digit read in each image (PNG) and "
+                             "its ten probabilities, and nothing else")
     args = parser.parse_args(argv)
-    return run(args, lambda data, weights, rng: train(
-        *data, weights, epochs=args.epochs, lr=args.lr,
-        batch_size=None if args.batch_size == "all" else args.batch_size,
-        rng=rng, shuffle=args.shuffle), "mnist_ffnn_batched.py")
+    if args.predict:
+        if args.load is None:
+            parser.error("--predict needs --load (the weights of a trained network)")
+        predict_images(args.predict, load_weights(args.load)[0])
+        return 0
+    check_arguments(parser, args)
+    return run(args, lambda *data, rng, validation, should_stop: train(
+        *data, epochs=args.epochs, lr=args.lr,
+        batch_size=None if args.batch_size == "all" else args.batch_size, rng=rng,
+        shuffle=args.shuffle, validation=validation, should_stop=should_stop),
+        "mnist_ffnn_batched.py")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ and prints the median and the spread (min-max). The work of an epoch is counted 
 floating-point operations from the TP's equations (see FLOPS_* below), so each batched
 case gets a GFLOP/s figure, compared with one large matrix product measured in the same
 run: that ratio, not the seconds, is what carries from one machine to another.
-Last, it runs the default `python mnist_ffnn_batched.py` (2 epochs: memory does not grow
-with epochs) in a child process and reports its peak resident memory.
+First, it runs the default `python mnist_ffnn_batched.py` (2 epochs: memory does not grow
+with epochs) in a child process and reports its peak resident memory (measured before
+this process loads anything: a forked child starts with its parent's pages).
 
 Like the scripts, it uses one BLAS thread unless OPENBLAS_NUM_THREADS says otherwise.
 """
@@ -101,6 +102,9 @@ def main():
              "repeats": args.repeats, "flops_per_example": FLOPS_PER_EXAMPLE,
              "flops_per_batch": FLOPS_PER_BATCH, "matmul_gflops": {}, "per_example": {},
              "batched": []}
+    table["default_run_peak_rss_mib"] = peak_memory_of_default_run()
+    print(f"peak resident memory of the default run: "
+          f"{table['default_run_peak_rss_mib']:.0f} MiB")
     for name in ("float32", "float64"):
         table["matmul_gflops"][name] = matmul_gflops(np.dtype(name), 5)
         print(f"matmul 2048x2048 {name}: {table['matmul_gflops'][name]:.1f} GFLOP/s")
@@ -129,9 +133,6 @@ def main():
                   f"{100 * ratio:>11.0f}%", flush=True)
         del data
 
-    table["default_run_peak_rss_mib"] = peak_memory_of_default_run()
-    print(f"\npeak resident memory of the default run: "
-          f"{table['default_run_peak_rss_mib']:.0f} MiB")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     mnist_ffnn.write_json(args.json, table)
     print(f"table written to {args.json}")

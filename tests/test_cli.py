@@ -45,7 +45,7 @@ def test_runs_and_writes_json(script, fake_mnist, tmp_path):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 @pytest.mark.parametrize("args, message", [
-    (["--epochs", "0"], "--epochs: 0 is out of range"),
+    (["--epochs", "-1"], "--epochs: -1 is out of range"),
     (["--lr", "0"], "--lr: 0 is out of range"),
     (["--lr", "nan"], "--lr: nan is out of range"),
     (["--lr", "abc"], "--lr: 'abc' is not a float"),

@@ -12,6 +12,13 @@ ALLOWED = {
     "train": "the training loops (epochs, and examples or batches)",
     "find_idx_file": "tries the few candidate file names",
     "load_mnist": "goes over the four files, not over their data",
+    "load_weights": "goes over the three arrays of a weights file",
+    "predict_images": "goes over the image files named on the command line",
+    "plot_learning_curves": "plotting code: one point per epoch",
+    "plot_confusion_matrix": "plotting code: one label per cell",
+    "plot_misclassified": "plotting code: one panel per digit shown",
+    "save_plots": "plotting code: the three figure files",
+    "check_arguments": "command line: the two output paths",
 }
 LOOPS = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
@@ -46,7 +53,10 @@ def test_the_check_finds_loops():
 
 
 def test_the_batched_script_copies_nothing_that_does_not_change():
-    """Task 16 redefines only backpropagation and train (and adds its CLI)."""
+    """Task 16 redefines only backpropagation and train; the rest of the batched script
+    is new (reading your own digits, its command line), not a copy."""
+    import mnist_ffnn
     tree = ast.parse((ROOT / "mnist_ffnn_batched.py").read_text())
     defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-    assert defined == {"backpropagation", "train", "batch_size_type", "main"}
+    redefined = {name for name in defined if hasattr(mnist_ffnn, name)}
+    assert redefined == {"backpropagation", "train", "main"}
