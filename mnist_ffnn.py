@@ -318,14 +318,18 @@ class Diverged(ArithmeticError):
     """Training produced a non-finite loss or non-finite weights."""
 
 
+MAX_LOSS = 5 * np.log(10)    # a mean loss above this means training diverged
+
+
 class Monitor:
     """The bookkeeping of a training loop, shared by both scripts: the running training
     loss, the divergence check, the stop request (Ctrl-C) and the line and record of
     each epoch. Its `history` is the list of the epochs' records (dicts)."""
 
     def __init__(self, epochs, x_test, y_test, validation=None, log=print,
-                 should_stop=None):
+                 should_stop=None, max_loss=MAX_LOSS):
         self.epochs, self.test, self.validation = epochs, (x_test, y_test), validation
+        self.max_loss = max_loss
         self.log, self.should_stop = log, should_stop or (lambda: False)
         self.history, self.loss, self.seen, self.stopped = [], 0.0, 0, False
 
@@ -344,17 +348,17 @@ class Monitor:
         """Evaluate, print the epoch's line, and append and return its record.
 
         Raises Diverged if the weights are not finite, or if the epoch's mean loss is
-        more than 5 times ln 10 = 2.30, the loss of a network that answers 1/10 for
-        every digit: a network that learns never gets there (see README.md)."""
+        above max_loss (by default 5 times ln 10 = 2.30, the loss of a network that
+        answers 1/10 for every digit: a network that learns never gets there)."""
         epoch, loss = len(self.history) + 1, self.loss / max(self.seen, 1)
         w1, w2, w3 = weights
         if not (np.isfinite(w1).all() and np.isfinite(w2).all() and np.isfinite(w3).all()):
             raise Diverged(f"training diverged in epoch {epoch}: the weights are no "
                            "longer finite; use a smaller learning rate")
-        if loss > 5 * np.log(10):
+        if loss > self.max_loss:
             raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
-                           f"is more than 5 times the {np.log(10):.2f} of random guessing; "
-                           "use a smaller learning rate")
+                           f"is above --max-loss {self.max_loss:.4g} (random guessing "
+                           f"gives {np.log(10):.2f}); use a smaller learning rate")
         record = {"epoch": epoch, "train_loss": loss,
                   "test_error": compute_error(*self.test, weights), "seconds": seconds}
         line = (f"Epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  "
@@ -372,7 +376,7 @@ class Monitor:
 
 
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, log=print,
-          progress=None, validation=None, should_stop=None):
+          progress=None, validation=None, should_stop=None, max_loss=MAX_LOSS):
     """Task 14: train `weights` in place by gradient descent, one example at a time.
 
     x_train (N, 784) and y_train (N, 10) are the training inputs and one-hot outputs,
@@ -382,9 +386,10 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, log=pr
     Beyond the TP: `validation` = (x, y) is also evaluated after each epoch;
     `should_stop()` is asked after each example (Ctrl-C); `progress(i, n)` is called
     every 1000 examples; `log` prints each epoch's line. Raises Diverged if the loss
-    stops being finite. Returns the list of the epochs' records.
+    stops being finite, or if an epoch's mean loss exceeds `max_loss`.
+    Returns the list of the epochs' records.
     """
-    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop)
+    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop, max_loss)
     w1, w2, w3 = weights
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -499,7 +504,7 @@ def plot_learning_curves(history, path):
     epochs = [record["epoch"] for record in history]
     loss_axes.plot(epochs, [record["train_loss"] for record in history], marker="o")
     loss_axes.set(title="Training loss (running mean over each epoch)", xlabel="epoch",
-                  ylabel="cross-entropy per example")
+                  ylabel="cross-entropy per example (log scale)", yscale="log")
     error_axes.plot(epochs, [100 * record["test_error"] for record in history],
                     marker="o", label="test")
     if history and "validation_error" in history[0]:
@@ -574,7 +579,8 @@ def _number(kind, low, high=None, low_inclusive=True):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
         too_low = value < low if low_inclusive else value <= low
-        if not np.isfinite(value) or too_low or (high is not None and value > high):
+        if np.isnan(value) or too_low or (high is not None and value > high) or (
+                kind is int and not np.isfinite(value)):
             bound = f"{'>=' if low_inclusive else '>'} {low}"
             bound += f" and <= {high}" if high is not None else ""
             raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bound})")
@@ -613,6 +619,9 @@ def build_parser(description, epochs, lr):
                              ".npz file")
     parser.add_argument("--load", type=Path, default=None, metavar="PATH",
                         help="start from the weights saved in this .npz file")
+    parser.add_argument("--max-loss", type=_number(float, 0, low_inclusive=False),
+                        default=MAX_LOSS, help="stop, as diverged, when an epoch's mean "
+                        "training loss exceeds this ('inf': only on non-finite values)")
     parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
                         help="write learning curves, the confusion matrix and a gallery "
                              "of misclassified digits as PNG files in DIR")
@@ -745,7 +754,7 @@ def main(argv=None):
     progress = terminal_progress if sys.stdout.isatty() else None
     return run(args, lambda *data, rng, validation, should_stop: train(
         *data, epochs=args.epochs, lr=args.lr, progress=progress, validation=validation,
-        should_stop=should_stop), "mnist_ffnn.py")
+        should_stop=should_stop, max_loss=args.max_loss), "mnist_ffnn.py")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from mnist_ffnn import (  # noqa: F401  (re-exported: the batched script's whole API)
-    DataError, Diverged, Monitor, read_idx, load_mnist, load_data, preprocess_inputs,
+    MAX_LOSS, DataError, Diverged, Monitor, read_idx, load_mnist, load_data, preprocess_inputs,
     preprocess_outputs, layer_weights, init_weights, sigmoid, sigmoid_prime, softmax,
     forward_pass, errors, update_weights, compute_error, cross_entropy, load_weights,
     save_weights, build_parser, check_arguments, run, cli, _number)
@@ -58,7 +58,7 @@ def backpropagation(activations, zs, y, weights):
 
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
           batch_size=DEFAULT_BATCH_SIZE, rng=None, shuffle=True, log=print,
-          validation=None, should_stop=None):
+          validation=None, should_stop=None, max_loss=MAX_LOSS):
     """Tasks 17-18: train `weights` in place by gradient descent on batches.
 
     Each epoch cuts the training set (N, 784) into ceil(N / batch_size) batches (the last
@@ -66,11 +66,11 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     update_weights with learning rate `lr`. With `shuffle`, the order of the examples is
     drawn anew each epoch from `rng` (a np.random.Generator); batch_size None (or >= N)
     is the whole set as one batch (Task 17), where the order does not matter.
-    `validation`, `should_stop` and `log` are as in mnist_ffnn.train.
+    `validation`, `should_stop`, `max_loss` and `log` are as in mnist_ffnn.train.
     Returns the list of the epochs' records.
     """
     rng = np.random.default_rng() if rng is None else rng
-    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop)
+    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop, max_loss)
     n = len(x_train)
     batch_size = n if batch_size is None else batch_size
     for epoch in range(1, epochs + 1):
@@ -196,7 +196,8 @@ def main(argv=None):
     return run(args, lambda *data, rng, validation, should_stop: train(
         *data, epochs=args.epochs, lr=args.lr,
         batch_size=None if args.batch_size == "all" else args.batch_size, rng=rng,
-        shuffle=args.shuffle, validation=validation, should_stop=should_stop),
+        shuffle=args.shuffle, validation=validation, should_stop=should_stop,
+        max_loss=args.max_loss),
         "mnist_ffnn_batched.py")
 
 

@@ -233,6 +233,13 @@ def test_divergence_is_detected(fake_mnist, lr):
     assert "Epoch" not in result.stdout
 
 
+def test_max_loss_inf_keeps_going_on_finite_values(fake_mnist):
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--lr", 10,
+                 "--epochs", 2, "--max-loss", "inf")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Epoch") == 2
+
+
 def test_non_finite_loss_stops_at_once():
     x = np.ones((4, 784), np.float32)
     y = mnist_ffnn.preprocess_outputs(np.arange(4))
