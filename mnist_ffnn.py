@@ -322,39 +322,42 @@ MAX_LOSS = 5 * np.log(10)    # a mean loss above this means training diverged
 
 
 class Monitor:
-    """The bookkeeping of a training loop, shared by both scripts: the running training
-    loss, the divergence check, the stop request (Ctrl-C) and the line and record of
-    each epoch. Its `history` is the list of the epochs' records (dicts)."""
+    """The bookkeeping of a training loop, shared by both scripts: the training loss,
+    the divergence check, the stop request (Ctrl-C) and the line and record of each
+    epoch. Its `history` is the list of the epochs' records (dicts)."""
 
     def __init__(self, epochs, x_test, y_test, validation=None, log=print,
                  should_stop=None, max_loss=MAX_LOSS):
         self.epochs, self.test, self.validation = epochs, (x_test, y_test), validation
-        self.max_loss = max_loss
         self.log, self.should_stop = log, should_stop or (lambda: False)
-        self.history, self.loss, self.seen, self.stopped = [], 0.0, 0, False
+        self.max_loss, self.history, self.stopped = max_loss, [], False
+        self.outputs, self.targets = [], []
 
     def step(self, z3, y):
-        """After one update: add the loss of its examples; True if training must stop."""
-        loss = cross_entropy(z3, y)
-        if not np.isfinite(loss):
-            raise Diverged(f"training diverged in epoch {len(self.history) + 1}: the loss "
-                           f"became {loss}; use a smaller learning rate")
-        self.loss += loss
-        self.seen += len(y) if np.ndim(y) == 2 else 1
+        """After one update: keep its z3 and y for the epoch's loss (computed at the end
+        of the epoch, in one vectorized call); True if training must stop now."""
+        self.outputs.append(z3)
+        self.targets.append(y)
         self.stopped = self.should_stop()
         return self.stopped
 
     def end_epoch(self, seconds, weights):
         """Evaluate, print the epoch's line, and append and return its record.
 
-        Raises Diverged if the weights are not finite, or if the epoch's mean loss is
-        above max_loss (by default 5 times ln 10 = 2.30, the loss of a network that
-        answers 1/10 for every digit: a network that learns never gets there)."""
-        epoch, loss = len(self.history) + 1, self.loss / max(self.seen, 1)
+        The training loss is the mean cross-entropy of the epoch's examples, each taken
+        when its batch was processed. Raises Diverged if the loss or the weights are
+        not finite, or if the loss is above max_loss (by default 5 times ln 10 = 2.30,
+        the loss of a network that answers 1/10 for every digit: a network that learns
+        never gets there)."""
+        z3, y = np.vstack(self.outputs), np.vstack(self.targets)      # (seen, 10)
+        self.outputs, self.targets = [], []
+        epoch, loss = len(self.history) + 1, cross_entropy(z3, y) / max(len(y), 1)
         w1, w2, w3 = weights
-        if not (np.isfinite(w1).all() and np.isfinite(w2).all() and np.isfinite(w3).all()):
-            raise Diverged(f"training diverged in epoch {epoch}: the weights are no "
-                           "longer finite; use a smaller learning rate")
+        if not (np.isfinite(loss) and np.isfinite(w1).all() and np.isfinite(w2).all()
+                and np.isfinite(w3).all()):
+            raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss} "
+                           "and the weights are no longer all finite; use a smaller "
+                           "learning rate")
         if loss > self.max_loss:
             raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
                            f"is above --max-loss {self.max_loss:.4g} (random guessing "
@@ -367,11 +370,10 @@ class Monitor:
             record["validation_error"] = compute_error(*self.validation, weights)
             line += f"  validation error {100 * record['validation_error']:5.2f}%"
         if self.stopped:
-            record["interrupted_after_examples"] = self.seen
-            line += f"  (interrupted after {self.seen} examples)"
+            record["interrupted_after_examples"] = len(y)
+            line += f"  (interrupted after {len(y)} examples)"
         self.log(f"{line}  ({seconds:.2f} s)")
         self.history.append(record)
-        self.loss, self.seen = 0.0, 0
         return record
 
 

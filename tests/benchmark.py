@@ -1,6 +1,6 @@
 """Speed benchmark of both scripts on the shipped MNIST (not a test: run it by hand).
 
-    python tests/benchmark.py [--repeats 3] [--json results/benchmark.json]
+    python tests/benchmark.py [--repeats 3] [--json figures/benchmark.json]
 
 Times one training epoch (evaluation excluded) of the per-example script and of the
 batched script for several batch sizes, in float32 and float64, each `--repeats` times,
@@ -93,7 +93,7 @@ def peak_memory_of_default_run():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="timings per case")
-    parser.add_argument("--json", type=Path, default=ROOT / "results" / "benchmark.json",
+    parser.add_argument("--json", type=Path, default=ROOT / "figures" / "benchmark.json",
                         help="where to write the table")
     args = parser.parse_args()
     print(f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
