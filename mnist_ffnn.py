@@ -14,6 +14,10 @@ Every computation is a NumPy array operation; the only Python loops are the trai
 loops (epochs, and the examples of one epoch). The batched version of Tasks 16-18 is
 `mnist_ffnn_batched.py`, which imports from here everything that does not change.
 
+Beyond the TP, in their own sections after the tasks: the training loss and the
+divergence and Ctrl-C checks (Monitor), saving and loading weights, figures, and the
+command line that both scripts share.
+
 Left out on purpose (as in the TP): biases, regularisation, momentum, any other
 optimiser than plain gradient descent.
 
@@ -31,6 +35,7 @@ if __name__ == "__main__":
     # batch) are too small to share, and a second thread makes them slower. Must be set
     # before NumPy loads. Importing this module changes nothing.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import sys
 import tempfile
 import time
@@ -289,16 +294,17 @@ def update_weights(weights, deltas, lr):
 # Task 12: evaluation (and the loss, beyond the TP)
 # ---------------------------------------------------------------------------------------
 
+def predictions(x, weights):
+    """The predicted digit (N,) of each input of x (N, 784): the argmax of its output.
+    The whole set goes through forward_pass at once (no loop over examples)."""
+    return np.argmax(forward_pass(x, weights)[0][-1], axis=-1)
+
+
 def compute_error(x, y, weights):
     """Task 12: the error rate (a float in [0, 1]) of the network on inputs x (N, 784)
-    with one-hot expected outputs y (N, 10).
-
-    The whole set goes through forward_pass at once (no loop over examples): the
-    predicted digit of each row is the argmax of its output, and the mean of the
-    Boolean array "prediction differs from label" is the error rate.
-    """
-    outputs = forward_pass(x, weights)[0][-1]                   # (N, 10)
-    return float(np.mean(np.argmax(outputs, axis=-1) != np.argmax(y, axis=-1)))
+    with one-hot expected outputs y (N, 10): the mean of the Boolean array
+    "predicted digit differs from expected digit"."""
+    return float(np.mean(predictions(x, weights) != np.argmax(y, axis=-1)))
 
 
 def cross_entropy(z3, y):
@@ -482,11 +488,6 @@ def load_weights(path, dtype=None):
 # ---------------------------------------------------------------------------------------
 # Beyond the TP: figures (matplotlib is imported only when a figure is made)
 # ---------------------------------------------------------------------------------------
-
-def predictions(x, weights):
-    """The predicted digit (N,) of each row of x (N, 784)."""
-    return np.argmax(forward_pass(x, weights)[0][-1], axis=-1)
-
 
 def confusion_matrix(labels, predicted):
     """(10, 10) counts: row = true digit, column = predicted digit."""

@@ -104,7 +104,10 @@ def section_untrained(data, results):
                         "argmax": int(np.argmax(output))}
     results["task13"] = {str(seed): ffnn.compute_error(
         x_test, y_test, ffnn.init_weights(np.random.default_rng(seed))) for seed in range(5)}
-    say("Task 13:", results["task13"])
+    results["task13_predicted_digits"] = {str(seed): np.bincount(ffnn.predictions(
+        x_test, ffnn.init_weights(np.random.default_rng(seed))), minlength=10).tolist()
+        for seed in range(5)}
+    say("Task 13:", results["task13"], results["task13_predicted_digits"])
 
 
 def section_task15(data, epochs, results):
@@ -268,8 +271,8 @@ def main():
         train_size, validation, epochs, per_example_epochs, seeds = None, 10000, 10, 30, [0, 1, 2]
         grids = {1: [0.001, 0.003, 0.01], 10: [0.003, 0.01, 0.03, 0.1],
                  100: [0.003, 0.01, 0.03, 0.1], 1000: [0.001, 0.003, 0.01, 0.03],
-                 None: [1e-5, 3e-5, 1e-4, 3e-4, 1e-3]}
-        full_batch_lrs = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
+                 None: [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]}
+        full_batch_lrs = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
     results = {"quick": args.quick, "seeds": seeds, "train_size": train_size,
                "validation_size": validation}
     data = ffnn.load_data(ffnn.DATA_DIR, train_size)
