@@ -332,32 +332,39 @@ class Monitor:
     the divergence check, the stop request (Ctrl-C) and the line and record of each
     epoch. Its `history` is the list of the epochs' records (dicts)."""
 
-    def __init__(self, epochs, x_test, y_test, validation=None, log=print,
+    def __init__(self, n_train, epochs, x_test, y_test, validation=None, log=print,
                  should_stop=None, max_loss=MAX_LOSS):
         self.epochs, self.test, self.validation = epochs, (x_test, y_test), validation
         self.log, self.should_stop = log, should_stop or (lambda: False)
         self.max_loss, self.history, self.stopped = max_loss, [], False
-        self.outputs, self.targets = [], []
+        # z3 and y of each example of the current epoch, (n_train, 10) each
+        self.outputs = np.empty((n_train, 10), x_test.dtype)
+        self.targets = np.empty((n_train, 10), y_test.dtype)
+        self.seen = 0
 
     def step(self, z3, y):
-        """After one update: keep its z3 and y for the epoch's loss (computed at the end
-        of the epoch, in one vectorized call); True if training must stop now."""
-        self.outputs.append(z3)
-        self.targets.append(y)
+        """After one update: keep its z3 and y, (10,) or (B, 10), for the epoch's loss
+        (computed at the end of the epoch in one vectorized call); True if training
+        must stop now."""
+        end = self.seen + (len(y) if np.ndim(y) == 2 else 1)
+        self.outputs[self.seen:end] = z3
+        self.targets[self.seen:end] = y
+        self.seen = end
         self.stopped = self.should_stop()
         return self.stopped
 
     def end_epoch(self, seconds, weights):
-        """Evaluate, print the epoch's line, and append and return its record.
+        """Evaluate, print the epoch's line and append its record to `history`.
+        Returns True if training must stop (Ctrl-C).
 
         The training loss is the mean cross-entropy of the epoch's examples, each taken
         when its batch was processed. Raises Diverged if the loss or the weights are
         not finite, or if the loss is above max_loss (by default 5 times ln 10 = 2.30,
         the loss of a network that answers 1/10 for every digit: a network that learns
         never gets there)."""
-        z3, y = np.vstack(self.outputs), np.vstack(self.targets)      # (seen, 10)
-        self.outputs, self.targets = [], []
-        epoch, loss = len(self.history) + 1, cross_entropy(z3, y) / max(len(y), 1)
+        seen, self.seen = self.seen, 0
+        epoch = len(self.history) + 1
+        loss = cross_entropy(self.outputs[:seen], self.targets[:seen]) / max(seen, 1)
         w1, w2, w3 = weights
         if not (np.isfinite(loss) and np.isfinite(w1).all() and np.isfinite(w2).all()
                 and np.isfinite(w3).all()):
@@ -376,11 +383,11 @@ class Monitor:
             record["validation_error"] = compute_error(*self.validation, weights)
             line += f"  validation error {100 * record['validation_error']:5.2f}%"
         if self.stopped:
-            record["interrupted_after_examples"] = len(y)
-            line += f"  (interrupted after {len(y)} examples)"
+            record["interrupted_after_examples"] = seen
+            line += f"  (interrupted after {seen} examples)"
         self.log(f"{line}  ({seconds:.2f} s)")
         self.history.append(record)
-        return record
+        return self.stopped
 
 
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, log=print,
@@ -397,14 +404,15 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, log=pr
     stops being finite, or if an epoch's mean loss exceeds `max_loss`.
     Returns the list of the epochs' records.
     """
-    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop, max_loss)
+    monitor = Monitor(len(x_train), epochs, x_test, y_test, validation, log, should_stop,
+                      max_loss)
     w1, w2, w3 = weights
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         for i in range(len(x_train)):                      # the per-example loop
             # Speed-up, same result: a pixel of a0 that is 0 adds nothing to z1 = a0 . w1,
             # and its row of dw1 = a0^T . e1 is all zeros, so its row of w1 is neither
-            # used nor changed. About 81 % of MNIST pixels are 0: we run the TP's three
+            # used nor changed. 80.9 % of the training pixels are 0: we run the TP's three
             # steps on the sub-network of the active pixels only, whose w1 is the rows
             # w1[active] (a copy), and then write those rows back.
             active = np.flatnonzero(x_train[i])
@@ -417,8 +425,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, log=pr
                 progress(i, len(x_train))
             if monitor.step(zs[-1], y_train[i]):
                 break
-        monitor.end_epoch(time.perf_counter() - start, weights)
-        if monitor.stopped:
+        if monitor.end_epoch(time.perf_counter() - start, weights):      # Ctrl-C
             break
     return monitor.history
 
@@ -436,6 +443,9 @@ def atomic_write(path, write):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)        # mkstemp makes 0600; give open()'s mode
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)

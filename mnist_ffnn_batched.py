@@ -70,7 +70,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     Returns the list of the epochs' records.
     """
     rng = np.random.default_rng() if rng is None else rng
-    monitor = Monitor(epochs, x_test, y_test, validation, log, should_stop, max_loss)
+    monitor = Monitor(len(x_train), epochs, x_test, y_test, validation, log, should_stop,
+                      max_loss)
     n = len(x_train)
     batch_size = n if batch_size is None else batch_size
     for epoch in range(1, epochs + 1):
@@ -84,8 +85,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
             update_weights(weights, deltas, lr)
             if monitor.step(zs[-1], y_train[batch]):
                 break
-        monitor.end_epoch(time.perf_counter() - start, weights)
-        if monitor.stopped:
+        if monitor.end_epoch(time.perf_counter() - start, weights):      # Ctrl-C
             break
     return monitor.history
 

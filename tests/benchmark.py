@@ -1,6 +1,7 @@
 """Speed benchmark of both scripts on the shipped MNIST (not a test: run it by hand).
 
     python tests/benchmark.py [--repeats 3] [--json figures/benchmark.json]
+    python tests/benchmark.py --profile 100     # where the time of one batch goes
 
 Times one training epoch (evaluation excluded) of the per-example script and of the
 batched script for several batch sizes, in float32 and float64, each `--repeats` times,
@@ -90,12 +91,54 @@ def peak_memory_of_default_run():
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024   # KiB -> MiB
 
 
+def profile_epoch(data, batch_size):
+    """Microseconds per batch of each step of one batched epoch (float32): gathering the
+    batch, forward_pass, backpropagation, update_weights, and, inside the first two,
+    the two products with the 784 input rows, z1 = a0 . w1 and dw1 = a0^T . e1."""
+    x_train, y_train = data[0], data[1]
+    weights = mnist_ffnn.init_weights(np.random.default_rng(0))
+    order = np.random.default_rng(0).permutation(len(x_train))
+    steps = dict.fromkeys(["gather", "forward_pass", "backpropagation", "update_weights",
+                           "z1 = a0 . w1", "dw1 = a0^T . e1"], 0.0)
+    clock = time.perf_counter
+    for first in range(0, len(x_train), batch_size):           # the loop over batches
+        t0 = clock()
+        batch = order[first:first + batch_size]
+        a0, y = x_train[batch], y_train[batch]
+        t1 = clock()
+        activations, zs = mnist_ffnn_batched.forward_pass(a0, weights)
+        t2 = clock()
+        deltas = mnist_ffnn_batched.backpropagation(activations, zs, y, weights)
+        t3 = clock()
+        mnist_ffnn.update_weights(weights, deltas, 1e-3)
+        t4 = clock()
+        a0 @ weights[0]
+        t5 = clock()
+        e1 = mnist_ffnn.errors(activations, zs, y, weights)[0]
+        t6 = clock()
+        a0.T @ e1
+        t7 = clock()
+        for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t7 - t6)):
+            steps[name] += seconds
+    batches = -(-len(x_train) // batch_size)
+    return {name: 1e6 * seconds / batches for name, seconds in steps.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="timings per case")
     parser.add_argument("--json", type=Path, default=ROOT / "figures" / "benchmark.json",
                         help="where to write the table")
+    parser.add_argument("--profile", type=int, metavar="B", default=None,
+                        help="only print the time of each step of one epoch at batch size B")
     args = parser.parse_args()
+    if args.profile is not None:
+        data = mnist_ffnn.load_data(mnist_ffnn.DATA_DIR)
+        profile = profile_epoch(data, args.profile)
+        print(f"one epoch at batch size {args.profile}, float32, µs per batch:")
+        for name, micros in profile.items():
+            print(f"  {name:<18} {micros:8.1f}")
+        return
     print(f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
     table = {"numpy": np.__version__, "threads": os.environ["OPENBLAS_NUM_THREADS"],

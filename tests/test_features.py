@@ -97,6 +97,12 @@ def test_bad_weight_files(trained, tmp_path, case, fragment):
                          fragment)
 
 
+def test_written_files_get_the_usual_permissions(tmp_path):
+    mnist_ffnn.write_json(tmp_path / "a.json", {"x": 1})
+    (tmp_path / "b.json").write_text("{}")                    # as open() makes it
+    assert (tmp_path / "a.json").stat().st_mode == (tmp_path / "b.json").stat().st_mode
+
+
 def test_interrupted_save_leaves_the_previous_file_intact(trained, tmp_path, monkeypatch):
     weights, _ = trained
     path = tmp_path / "model.npz"
