@@ -378,7 +378,7 @@ class Monitor:
         record = {"epoch": epoch, "train_loss": loss,
                   "test_error": compute_error(*self.test, weights), "seconds": seconds}
         line = (f"Epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  "
-                f"loss {record['train_loss']:.4f}  test error {100 * record['test_error']:5.2f}%")
+                f"loss {loss:.4f}  test error {100 * record['test_error']:5.2f}%")
         if self.validation is not None:
             record["validation_error"] = compute_error(*self.validation, weights)
             line += f"  validation error {100 * record['validation_error']:5.2f}%"
@@ -543,7 +543,8 @@ def plot_confusion_matrix(labels, predicted, path):
                   color="white" if row == col else "black")
     axes.set(title=f"Confusion matrix on the test set ({np.sum(counts) - np.trace(counts)} "
                    f"errors of {np.sum(counts)})",
-             xlabel="predicted digit", ylabel="true digit", xticks=range(10), yticks=range(10))
+             xlabel="predicted digit", ylabel="true digit", xticks=range(10),
+             yticks=range(10))
     figure.colorbar(image, label="log(1 + count)")
     save_figure(figure, path)
 

@@ -17,9 +17,10 @@ product (n_{i-1}, B) . (B, n_i), which sums the B per-example outer products in 
 call. Task 17 (the whole training set as one batch) and Task 18 (batches of any size)
 are both `train` with a batch size; Task 17 is `--batch-size all`.
 
-The gradient is summed over the batch, as the TP's equations give it, so the step
-λ·dw_i grows with B: a learning rate good for B = 1 is about B times too large for B,
-and the default λ here is chosen for the default batch size (see README.md).
+The gradient is summed over the batch, as the TP's equations give it, so λ multiplies
+each example's gradient whatever B: the same λ works from B = 1 to about 100, while the
+whole set as one batch needs a far smaller one (report.md, Tasks 17-18). The default λ
+is chosen for the default batch size (README.md).
 """
 
 import os
@@ -34,10 +35,11 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from mnist_ffnn import (  # noqa: F401  (re-exported: the batched script's whole API)
-    MAX_LOSS, DataError, Diverged, Monitor, read_idx, load_mnist, load_data, preprocess_inputs,
-    preprocess_outputs, layer_weights, init_weights, sigmoid, sigmoid_prime, softmax,
-    forward_pass, errors, update_weights, compute_error, cross_entropy, load_weights,
-    save_weights, build_parser, check_arguments, run, cli, _number)
+    MAX_LOSS, DataError, Diverged, Monitor, read_idx, load_mnist, load_data,
+    preprocess_inputs, preprocess_outputs, layer_weights, init_weights, sigmoid,
+    sigmoid_prime, softmax, forward_pass, errors, update_weights, compute_error,
+    cross_entropy, load_weights, save_weights, build_parser, check_arguments, run, cli,
+    _number)
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
@@ -97,7 +99,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
 def area_resize_matrix(n_out, n_in):
     """(n_out, n_in) matrix R such that R . v resamples v (n_in,) to n_out values, each
     the mean of v over its share of the interval (area resampling, for both ways)."""
-    edges = np.arange(n_out + 1) * (n_in / n_out)                # output cells, in input units
+    edges = np.arange(n_out + 1) * (n_in / n_out)        # output cells, in input units
     pixels = np.arange(n_in)
     overlap = (np.minimum(edges[1:, None], pixels + 1)
                - np.maximum(edges[:-1, None], pixels))
@@ -109,9 +111,9 @@ def mnist_like(gray):
 
     As MNIST was made: a white digit on black (the image is inverted if its border is
     light; the border's level becomes 0 and the brightest stroke 1), its bounding box
-    (pixels above 5 % of the brightest) resampled to fit a 20x20 box keeping its aspect ratio, then
-    placed in a 28x28 field so that its centre of mass falls on pixel (14, 14), where
-    it is in MNIST (mean 13.99, 14.00 over the test set).
+    (pixels above 5 % of the brightest) resampled to fit a 20x20 box keeping its aspect
+    ratio, then placed in a 28x28 field so that its centre of mass falls on pixel
+    (14, 14), where it is in MNIST (mean 13.99, 14.00 over the test set).
     """
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if border.mean() > 0.5:                          # dark digit on a light background
@@ -125,7 +127,9 @@ def mnist_like(gray):
     box = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     scale = 20 / max(box.shape)
     h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
-    small = area_resize_matrix(h, box.shape[0]) @ box @ area_resize_matrix(w, box.shape[1]).T
+    resize_rows = area_resize_matrix(h, box.shape[0])            # (h, H)
+    resize_cols = area_resize_matrix(w, box.shape[1])            # (w, W)
+    small = resize_rows @ box @ resize_cols.T                     # (h, w)
     mass = small.sum()
     centre_row = np.arange(h) @ small.sum(axis=1) / mass
     centre_col = np.arange(w) @ small.sum(axis=0) / mass
@@ -144,12 +148,14 @@ def read_digit(path):
     except (OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"{path}: cannot be read as an image ({exc}).") from None
     image = image / 255 if image.dtype.kind in "ui" else image.astype(float)
-    if image.ndim == 3:                   # RGB(A): luminance, over white where transparent
-        gray = image[..., :3] @ np.array([0.299, 0.587, 0.114])
-        if image.shape[2] == 4:
-            gray = gray * image[..., 3] + (1 - image[..., 3])
-    else:
-        gray = image
+    gray = image
+    if image.ndim == 3:                    # colour and/or alpha channels
+        has_alpha = image.shape[2] in (2, 4)
+        colour = image[..., :image.shape[2] - has_alpha]
+        gray = (colour @ np.array([0.299, 0.587, 0.114]) if colour.shape[2] == 3
+                else colour.mean(axis=2))                      # luminance
+        if has_alpha:                                          # over white paper
+            gray = gray * image[..., -1] + (1 - image[..., -1])
     try:
         return mnist_like(gray)
     except ValueError as exc:
