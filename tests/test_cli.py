@@ -83,10 +83,16 @@ def test_unwritable_json_fails_before_training(fake_mnist, tmp_path):
 
 
 def test_importing_loads_nothing_and_trains_nothing():
-    code = ("import sys, time; t = time.perf_counter(); "
-            "import mnist_ffnn, mnist_ffnn_batched; "
-            "print(time.perf_counter() - t, 'matplotlib' in sys.modules)")
+    code = ("import builtins, io, sys\n"
+            "opened = []\n"
+            "real_open = io.open\n"
+            "def spy(file, *args, **kwargs):\n"
+            "    opened.append(str(file))\n"
+            "    return real_open(file, *args, **kwargs)\n"
+            "builtins.open = io.open = spy\n"
+            "import mnist_ffnn, mnist_ffnn_batched\n"
+            "print([f for f in opened if 'ubyte' in f], 'matplotlib' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, timeout=60)
-    seconds, matplotlib_loaded = result.stdout.split()
-    assert result.stderr == "" and float(seconds) < 2 and matplotlib_loaded == "False"
+    assert result.stderr == ""
+    assert result.stdout == "[] False\n"          # no data file opened, nothing printed
