@@ -643,15 +643,23 @@ def build_parser(description, epochs, lr):
 
 
 def check_arguments(parser, args):
-    """Refuse, through the parser, combinations of options that cannot work."""
+    """Refuse, through the parser, combinations of options that cannot work, and make
+    sure now, before training, that the output files can be written (their directory
+    is created if missing)."""
     if args.epochs == 0 and args.load is None:
         parser.error("--epochs 0 (evaluation only) needs --load")
     if args.validation is not None and args.validation >= (args.train_size or 60000):
         parser.error(f"--validation {args.validation} leaves no training example")
-    for path in (args.json, args.save):
-        if path is not None and not os.access(path.resolve().parent, os.W_OK):
-            parser.error(f"cannot write {path}: its directory does not exist or is not "
-                         "writable")
+    for path in (args.json, args.save, args.plots and args.plots / "learning_curves.png"):
+        if path is None:
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            parser.error(f"cannot write {path}: cannot create the directory "
+                         f"{path.parent} ({exc.strerror})")
+        if not os.access(path.parent, os.W_OK):
+            parser.error(f"cannot write {path}: its directory is not writable")
 
 
 def load_data(data_dir, train_size=None, dtype=np.float32):

@@ -75,11 +75,22 @@ def test_train_size_larger_than_the_set(fake_mnist):
                              "--train-size", 500), "--train-size 500 is larger than")
 
 
-def test_unwritable_json_fails_before_training(fake_mnist, tmp_path):
+@pytest.mark.parametrize("option", ["--json", "--save", "--plots"])
+def test_unwritable_output_fails_before_training(fake_mnist, tmp_path, option):
+    (tmp_path / "a-file").write_text("not a directory")
     result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist,
-                 "--json", tmp_path / "missing" / "x.json")
-    assert_clean_failure(result, "cannot write")
+                 option, tmp_path / "a-file" / "x")
+    assert_clean_failure(result, "cannot write", "a-file")
     assert "Epoch" not in result.stdout
+
+
+def test_missing_output_directories_are_created(fake_mnist, tmp_path):
+    out = tmp_path / "runs" / "new"
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--epochs", 1,
+                 "--json", out / "r.json", "--save", out / "m.npz", "--plots", out / "f")
+    assert result.returncode == 0, result.stderr
+    assert (out / "r.json").is_file() and (out / "m.npz").is_file()
+    assert (out / "f" / "confusion_matrix.png").is_file()
 
 
 def test_importing_loads_nothing_and_trains_nothing():
