@@ -635,7 +635,8 @@ def build_parser(description, epochs, lr):
                         help="start from the weights saved in this .npz file")
     parser.add_argument("--max-loss", type=_number(float, 0, low_inclusive=False),
                         default=MAX_LOSS, help="stop, as diverged, when an epoch's mean "
-                        "training loss exceeds this ('inf': only on non-finite values)")
+                        "training loss exceeds this ('inf': only on non-finite values) "
+                        "(default: 5 ln 10 = %(default).4g)")
     parser.add_argument("--plots", type=Path, default=None, metavar="DIR",
                         help="write learning curves, the confusion matrix and a gallery "
                              "of misclassified digits as PNG files in DIR")
