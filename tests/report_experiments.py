@@ -1,10 +1,15 @@
 """Regenerate every figure and number of report.md (not a test: run it by hand).
 
-    python tests/report_experiments.py            # everything, about half an hour on 2 cores
-    python tests/report_experiments.py --quick    # small subset, about a minute: does it run?
+    python tests/report_experiments.py            # everything: 22 minutes on 2 cores
+    python tests/report_experiments.py --quick    # small subset, 11 s: does it still run?
+    python tests/report_experiments.py --tables   # only rewrite report.md's tables
 
 Writes the figures (PNG) and results.json, the raw numbers the report quotes, in
-figures/ (or --out DIR; --quick writes to a temporary directory unless --out is given).
+figures/ (or --out DIR; --quick writes to a temporary directory unless --out is given),
+then rewrites the data tables of report.md (the blocks between <!-- table NAME --> and
+<!-- end -->) from results.json and figures/benchmark.json. The prose around them quotes
+numbers too: tests/test_report.py fails until they agree with the new results.
+
 Learning rates are tuned on a validation split held out from the training set; the test
 set is only used to report the error of each chosen setting. Progress goes to stdout.
 Each run uses one BLAS thread (as the scripts do); times are seconds of training,
@@ -17,6 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as the scripts do (before
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -253,12 +259,86 @@ def figures(out, results, data, weights):
     results["errors_by_digit"] = (off.sum(axis=1)).tolist()
 
 
+# ---------------------------------------------------------------------------------------
+# The report's tables, regenerated in place between <!-- table NAME --> and <!-- end -->
+# ---------------------------------------------------------------------------------------
+
+def pct(x):
+    """How the report writes an error rate."""
+    return f"{100 * x:.2f} %"
+
+
+def median_seconds(history):
+    return f"{np.median([r['seconds'] for r in history]):.2f} s"
+
+
+def report_tables(r, bench):
+    """The markdown of each generated table of report.md, from results.json (r) and
+    benchmark.json (bench)."""
+    tables = {}
+    rows = [f"| `{k}` | {tuple(v['shape'])} | {v['dtype']} | {v['min']} | {v['max']} |"
+            for k, v in r["q1"].items()]
+    tables["q1"] = ["| array | shape | dtype | min | max |", "|---|---|---|---|---|"] + rows
+    tables["task13"] = ["| seed | test error |", "|---|---|"] + [
+        f"| {seed} | {pct(e)} |" for seed, e in r["task13"].items()]
+    tables["task15"] = ["| epoch | training loss | test error | seconds |", "|---|---|---|---|"] + [
+        f"| {e['epoch']} | {e['train_loss']:.4f} | {pct(e['test_error'])} | {e['seconds']:.2f} |"
+        for e in r["task15"]["epochs"] if e["epoch"] in (1, 2, 3, 5, 10, 15, 20, 25, 30)]
+    tables["task17"] = ["| epoch | training loss | test error |", "|---|---|---|"] + [
+        f"| {e['epoch']} | {e['train_loss']:.3f} | {pct(e['test_error'])} |"
+        for e in r["task17"]["tp"]["epochs"] if e["epoch"] in (1, 2, 3, 4, 5, 10, 20, 30)]
+    rows = []
+    for s in r["task18"]["study"]:
+        b = s["batch_size"] or 60000
+        tp = s["tp"][-1]
+        tuning = ", ".join(f"{lr}: {100 * v:.2f}" if v is not None else f"{lr}: diverged"
+                           for lr, v in s["validation_by_lr"].items())
+        rows.append(f"| {'60000 (all)' if s['batch_size'] is None else b} | {-(-60000 // b)} | "
+                    f"{median_seconds(s['tuned'])} | "
+                    f"{pct(tp['test_error']) if 'test_error' in tp else 'diverged'} | "
+                    f"{tuning} | {s['best_lr']:g} | {pct(s['tuned'][-1]['test_error'])} |")
+    tables["task18"] = ["| B | updates per epoch | s / epoch | test error, λ = 0.001 | "
+                        "validation error (%) by λ | chosen λ | test error, chosen λ |",
+                        "|---|---|---|---|---|---|---|"] + rows
+    tables["benchmark"] = ["| batch size | dtype | median epoch | min–max (s) | GFLOP/s | "
+                           "% of the matmul |", "|---|---|---|---|---|---|"] + [
+        f"| {row['batch_size']} | {row['dtype']} | {row['median']:.3f} s | "
+        f"{row['min']:.3f}–{row['max']:.3f} | {row['gflops']:.1f} | "
+        f"{100 * row['fraction_of_matmul']:.0f} % |" for row in bench["batched"]]
+    return {name: "\n".join(lines) for name, lines in tables.items()}
+
+
+def update_report(report, tables):
+    """The text of report.md with each generated table replaced by its new markdown."""
+    for name, table in tables.items():
+        pattern = re.compile(rf"(<!-- table {name} -->\n).*?(\n<!-- end -->)", re.S)
+        if not pattern.search(report):
+            raise ValueError(f"report.md has no <!-- table {name} --> block")
+        report = pattern.sub(lambda m: m.group(1) + table + m.group(2), report)
+    return report
+
+
+def refresh_report_tables(figures=ROOT / "figures", report=ROOT / "report.md"):
+    """Rewrite the tables of report.md from the saved results.json and benchmark.json."""
+    tables = report_tables(json.loads((figures / "results.json").read_text()),
+                           json.loads((figures / "benchmark.json").read_text()))
+    text = update_report(report.read_text(), tables)
+    ffnn.atomic_write(report, lambda f: f.write(text.encode()))
+    say(f"tables of {report.name} rewritten from {figures}: {', '.join(tables)}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a small subset and few epochs: checks that everything runs")
     parser.add_argument("--out", type=Path, default=None, help="output directory")
+    parser.add_argument("--tables", action="store_true",
+                        help="only rewrite the tables of report.md from figures/results.json "
+                             "and figures/benchmark.json (e.g. after tests/benchmark.py)")
     args = parser.parse_args()
+    if args.tables:
+        refresh_report_tables()
+        return
     out = args.out or (Path(tempfile.mkdtemp(prefix="report-quick-")) if args.quick
                        else ROOT / "figures")
     out.mkdir(parents=True, exist_ok=True)
@@ -294,6 +374,8 @@ def main():
     results["seconds"] = time.perf_counter() - start
     ffnn.write_json(out / "results.json", results)
     say(f"Done in {results['seconds']:.0f} s: figures and results.json in {out}")
+    if out == ROOT / "figures" and (out / "benchmark.json").is_file():
+        refresh_report_tables()
 
 
 if __name__ == "__main__":

@@ -65,3 +65,12 @@ def expected_numbers():
 @pytest.mark.parametrize("number", expected_numbers())
 def test_report_quotes_the_saved_number(number):
     assert number in REPORT
+
+
+def test_tables_are_the_ones_generated_from_the_results():
+    """`python tests/report_experiments.py --tables` would not change report.md."""
+    import report_experiments
+    tables = report_experiments.report_tables(RESULTS, BENCHMARK)
+    assert report_experiments.update_report(REPORT, tables) == REPORT
+    for name in tables:
+        assert f"<!-- table {name} -->" in REPORT
