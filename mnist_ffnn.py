@@ -29,6 +29,7 @@ import argparse
 import gzip
 import json
 import os
+import signal
 
 if __name__ == "__main__":
     # One BLAS thread unless told otherwise: the products of one example (or of a small
@@ -593,8 +594,7 @@ def _number(kind, low, high=None, low_inclusive=True):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
         too_low = value < low if low_inclusive else value <= low
-        if np.isnan(value) or too_low or (high is not None and value > high) or (
-                kind is int and not np.isfinite(value)):
+        if np.isnan(value) or too_low or (high is not None and value > high):
             bound = f"{'>=' if low_inclusive else '>'} {low}"
             bound += f" and <= {high}" if high is not None else ""
             raise argparse.ArgumentTypeError(f"{text} is out of range (must be {bound})")
@@ -692,7 +692,6 @@ class StopOnInterrupt:
     (`requested` becomes True); a second one interrupts at once."""
 
     def __enter__(self):
-        import signal
         self.requested = False
         self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -705,7 +704,6 @@ class StopOnInterrupt:
               "once).", file=sys.stderr, flush=True)
 
     def __exit__(self, *exc):
-        import signal
         signal.signal(signal.SIGINT, self._previous)
 
 
@@ -766,7 +764,7 @@ def cli(main):
 
 def terminal_progress(i, n):
     """Show how far the current epoch is, on one rewritten line of the terminal."""
-    print(f"\r  {i}/{n} examples", end="\r" if i else "", flush=True)
+    print(f"\r  {i}/{n} examples", end="\r", flush=True)
 
 
 def main(argv=None):
