@@ -68,7 +68,8 @@ def read_idx(filepath):
     An idx file is a 4-byte magic number (two zero bytes, a type code, the number of
     dimensions d), d big-endian uint32 dimensions, then the values in C order.
     The result has the file's shape and a native-endian dtype, and is writable.
-    The values are read straight into the result's memory (no intermediate copy).
+    The values are read straight into the result's memory (no intermediate copy of a
+    uint8 file; multi-byte types are then converted to native byte order).
     Raises DataError (one sentence naming the file) for anything that is not a
     well-formed idx file, and OSError if the file cannot be read.
     """
