@@ -1,100 +1,401 @@
-"""mnist_ffnn_batched.py -- TP 4-6, Tasks 16 to 18: the same network, trained on
-batches of examples pushed through it at once.
+"""mnist_ffnn_batched.py -- TP 4-6, Tasks 16 to 18: the same network, trained on batches
+of examples pushed through it at once.
 
-Task 16 adds a batch axis B in front of every array: inputs a0 (B, 784), outputs
-y (B, 10), activations a_i and errors e_i (B, n_i). Weights keep their shapes.
-Everything that does not change is imported from mnist_ffnn.py:
+Task 16 adds a batch axis B in front of every array: inputs a0 (B, 784), expected outputs
+y (B, 10), activations a_i and error values e_i (B, n_i); the weights keep their shapes.
+What does not change is imported from mnist_ffnn.py: reading and preprocessing the data,
+the weights, S and S', the update. So are softmax, forward_pass and compute_error, which
+mnist_ffnn.py wrote batch-ready: softmax takes its max and sum over the last axis, so it
+normalises each row of a (B, 10) array, and `a @ w` treats the rows of a as a stack of
+inputs, so z_i = a_{i-1} . w_i holds as (B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i).
+What changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true matrix product,
+(n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in one call.
+Task 17 (the whole training set as one batch) and Task 18 (batches of any size) are
+`train` with a batch size:
 
-- read_idx, the preprocessing, layer_weights, sigmoid and sigmoid_prime, the update;
-- softmax, forward_pass and compute_error, which were written batch-ready: softmax
-  takes its max and sum over the last axis (keepdims), so it normalises each row of a
-  (B, 10) array; `a @ w` treats the leading axis of a as a stack of row vectors, so the
-  forward equations z_i = a_{i-1} . w_i hold unchanged with (B, n_{i-1}) . (n_{i-1}, n_i);
-  compute_error already pushes a whole set through forward_pass with no loop.
-
-What Task 16 changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true matrix
-product (n_{i-1}, B) . (B, n_i), which sums the B per-example outer products in one BLAS
-call. Task 17 (the whole training set as one batch) and Task 18 (batches of any size)
-are both `train` with a batch size; Task 17 is `--batch-size all`.
+    python mnist_ffnn_batched.py                               # B = 10, λ = 0.03
+    python mnist_ffnn_batched.py --batch-size all --lr 1e-5    # Task 17
 
 The gradient is summed over the batch, as the TP's equations give it, so λ multiplies
-each example's gradient whatever B: the same λ works from B = 1 to about 100, while the
-whole set as one batch needs a far smaller one (report.md, Tasks 17-18). The default λ
-is chosen for the default batch size (README.md).
+each example's gradient whatever B; the default λ was chosen for the default B (README).
+
+After the TP's part, in bannered sections, what a user of the network needs beyond it:
+the training loss, divergence and Ctrl-C; saving and loading weights; figures; reading
+your own digit; the command line (`python mnist_ffnn_batched.py --help`).
 """
 
+import argparse
+import json
+import math
 import os
+import signal
+import sys
+import tempfile
+import threading
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
-if __name__ == "__main__":
-    # As in mnist_ffnn.py: one BLAS thread by default, which is faster for batches of up
-    # to a few hundred examples (see README.md); OPENBLAS_NUM_THREADS=2 for huge batches.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from mnist_ffnn import (  # noqa: F401  (re-exported: the batched script's whole API)
-    MAX_LOSS, DataError, Diverged, Monitor, read_idx, load_mnist, load_data,
-    preprocess_inputs, preprocess_outputs, layer_weights, init_weights, sigmoid,
-    sigmoid_prime, softmax, forward_pass, errors, update_weights, compute_error,
-    cross_entropy, load_weights, save_weights, build_parser, check_arguments, run, cli,
-    _number)
+from mnist_ffnn import (DATA_DIR, DataError, argument_type, compute_error, forward_pass,
+                        init_weights, load_mnist, preprocess_inputs, preprocess_outputs,
+                        update_weights)
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
 
 
+# ---- Task 16: backpropagation for a batch ---------------------------------------------
+
 def backpropagation(activations, zs, y, weights):
-    """Task 16: the weight changes [dw1 (784, 128), dw2 (128, 64), dw3 (64, 10)] of a batch.
+    """Task 16: the weight changes [dw1 (784, 128), dw2 (128, 64), dw3 (64, 10)] of a
+    batch, from its forward pass (activations, zs) and its expected outputs y (B, 10).
 
-    activations [a0 (B, 784), a1 (B, 128), a2 (B, 64), a3 (B, 10)] and zs come from
-    forward_pass on the batch, y (B, 10). The errors e_i (B, n_i) are the same equations
-    as for one example; dw_i = a_{i-1}^T . e_i, (n_{i-1}, B) . (B, n_i), is the sum over
-    the batch of the per-example outer products.
+    The equations of one example, with the batch axis B in front: e3 (B, 10), e2 (B, 64),
+    e1 (B, 128). Each dw_i = a_{i-1}^T . e_i is (n_{i-1}, B) . (B, n_i): the sum over the
+    batch of the per-example weight changes.
     """
-    e1, e2, e3 = errors(activations, zs, y, weights)
-    a0, a1, a2, _ = activations
-    return [a0.T @ e1, a1.T @ e2, a2.T @ e3]
+    a0, a1, a2, a3 = activations
+    _, w2, w3 = weights
+    # S'(z_i) = S(z_i) (1 - S(z_i)) = a_i (1 - a_i): the forward pass already computed
+    # a_i = S(z_i), so the TP's S'(z_i) costs no exponential here (zs are not needed).
+    e3 = a3 - y                                   # (B, 10)
+    e2 = (e3 @ w3.T) * a2 * (1 - a2)              # (B, 10) . (10, 64) -> (B, 64)
+    e1 = (e2 @ w2.T) * a1 * (1 - a1)              # (B, 64) . (64, 128) -> (B, 128)
+    return [a0.T @ e1, a1.T @ e2, a2.T @ e3]      # (n_{i-1}, B) . (B, n_i)
 
+
+# ---- Tasks 17-18: training on batches -------------------------------------------------
 
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
-          batch_size=DEFAULT_BATCH_SIZE, rng=None, shuffle=True, log=print,
-          validation=None, should_stop=None, max_loss=MAX_LOSS):
+          batch_size=DEFAULT_BATCH_SIZE, rng=None, shuffle=True, validation=None,
+          max_loss=None, log=print):
     """Tasks 17-18: train `weights` in place by gradient descent on batches.
 
-    Each epoch cuts the training set (N, 784) into ceil(N / batch_size) batches (the last
-    one may be smaller) and, for each, runs forward_pass, backpropagation and
-    update_weights with learning rate `lr`. With `shuffle`, the order of the examples is
-    drawn anew each epoch from `rng` (a np.random.Generator); batch_size None (or >= N)
-    is the whole set as one batch (Task 17), where the order does not matter.
-    `validation`, `should_stop`, `max_loss` and `log` are as in mnist_ffnn.train.
-    Returns the list of the epochs' records.
+    Each epoch cuts the training set x_train (N, 784), y_train (N, 10) into batches of
+    `batch_size` examples (the last one may be smaller; None is the whole set as one
+    batch, Task 17), and pushes each through forward_pass, backpropagation and
+    update_weights with learning rate `lr`. With `shuffle`, the examples are drawn in a
+    new order every epoch from `rng` (a np.random.Generator). After each epoch, prints
+    the training loss and the error rate on x_test, y_test (and on `validation`, a pair
+    (x, y), if given). Raises Diverged if the loss exceeds `max_loss` (default MAX_LOSS)
+    or stops being finite. Returns the list of the epochs' records (dicts).
     """
-    rng = np.random.default_rng() if rng is None else rng
-    monitor = Monitor(len(x_train), epochs, x_test, y_test, validation, log, should_stop,
-                      max_loss)
     n = len(x_train)
-    batch_size = n if batch_size is None else batch_size
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        order = rng.permutation(n) if shuffle and batch_size < n else None
-        for first in range(0, n, batch_size):                 # the loop over batches
-            batch = (slice(first, first + batch_size) if order is None
-                     else order[first:first + batch_size])
-            activations, zs = forward_pass(x_train[batch], weights)
-            deltas = backpropagation(activations, zs, y_train[batch], weights)
-            update_weights(weights, deltas, lr)
-            if monitor.step(zs[-1], y_train[batch]):
+    batch_size = n if batch_size is None else min(batch_size, n)
+    rng = np.random.default_rng() if rng is None else rng
+    with Monitor(n, epochs, (x_test, y_test), validation, max_loss, log) as monitor:
+        for epoch in range(1, epochs + 1):                     # the loop over epochs
+            start = time.perf_counter()
+            order = rng.permutation(n) if shuffle and batch_size < n else None
+            for first in range(0, n, batch_size):              # the loop over batches
+                batch = (slice(first, first + batch_size) if order is None
+                         else order[first:first + batch_size])
+                activations, zs = forward_pass(x_train[batch], weights)
+                deltas = backpropagation(activations, zs, y_train[batch], weights)
+                update_weights(weights, deltas, lr)
+                if monitor.after_batch(zs[2], y_train[batch]):     # Ctrl-C: stop now
+                    break
+            if monitor.after_epoch(time.perf_counter() - start, weights):
                 break
-        if monitor.end_epoch(time.perf_counter() - start, weights):      # Ctrl-C
-            break
     return monitor.history
 
 
-# ---------------------------------------------------------------------------------------
-# Beyond the TP: reading your own digit
-# ---------------------------------------------------------------------------------------
+# ---- Beyond the TP: the training loss, divergence, Ctrl-C -----------------------------
+
+MAX_LOSS = 5 * math.log(10)    # an epoch's mean loss above this: training diverged
+
+
+class Diverged(ArithmeticError):
+    """Training produced a loss above the limit, or non-finite values."""
+
+
+def cross_entropy(z3, y):
+    """The loss that backpropagation descends, -sum y log softmax(z3), summed over the
+    rows of z3 and y (B, 10). Computed from z3 (log-sum-exp), so that a probability that
+    rounds to 0 gives a large finite loss, not inf."""
+    top = np.max(z3, axis=-1, keepdims=True)
+    log_sum = np.log(np.sum(np.exp(z3 - top), axis=-1, keepdims=True)) + top
+    return float(np.sum(y * (log_sum - z3)))
+
+
+class Monitor:
+    """What `train` does besides the TP's three steps: it keeps z3 and y of every example
+    of the epoch, and after each epoch computes the training loss (the mean over the
+    epoch's examples of their cross-entropy, each taken before its batch's update),
+    checks that training has not diverged, evaluates, prints the epoch's line and adds
+    its record to `history`. As a context manager, it turns a first Ctrl-C into a
+    request to stop after the current batch (a second one interrupts at once)."""
+
+    def __init__(self, n_train, epochs, test, validation=None, max_loss=None, log=print):
+        self.epochs, self.test, self.validation, self.log = epochs, test, validation, log
+        self.max_loss = MAX_LOSS if max_loss is None else max_loss
+        self.outputs = np.empty((n_train, 10), test[0].dtype)    # z3 of each example
+        self.targets = np.empty((n_train, 10), test[1].dtype)    # and its y
+        self.seen, self.history, self.stop_requested = 0, [], False
+        self._previous_handler = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGINT, self._interrupt)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+
+    def _interrupt(self, signum, frame):
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        print("\nInterrupted: stopping after the current batch (Ctrl-C again to quit at "
+              "once).", file=sys.stderr, flush=True)
+
+    def after_batch(self, z3, y):
+        """Keep the batch's z3 and y (B, 10); True if training must stop now (Ctrl-C)."""
+        end = self.seen + len(y)
+        self.outputs[self.seen:end] = z3
+        self.targets[self.seen:end] = y
+        self.seen = end
+        return self.stop_requested
+
+    def after_epoch(self, seconds, weights):
+        """Check, evaluate, print and record the epoch; True if training must stop."""
+        seen, self.seen = self.seen, 0
+        epoch = len(self.history) + 1
+        loss = cross_entropy(self.outputs[:seen], self.targets[:seen]) / max(seen, 1)
+        w1, w2, w3 = weights
+        if not (np.isfinite(loss) and np.isfinite(w1).all() and np.isfinite(w2).all()
+                and np.isfinite(w3).all()):
+            raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss} "
+                           "and the weights are no longer all finite; use a smaller "
+                           "learning rate")
+        if loss > self.max_loss:
+            raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
+                           f"is above --max-loss {self.max_loss:.4g} (random guessing gives "
+                           f"{math.log(10):.2f}); use a smaller learning rate, or "
+                           "--max-loss inf to go on")
+        record = {"epoch": epoch, "train_loss": loss,
+                  "test_error": compute_error(*self.test, weights), "seconds": seconds}
+        line = (f"Epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  loss {loss:.4f}  "
+                f"test error {100 * record['test_error']:5.2f}%")
+        if self.validation is not None:
+            record["validation_error"] = compute_error(*self.validation, weights)
+            line += f"  validation error {100 * record['validation_error']:5.2f}%"
+        if self.stop_requested:
+            record["interrupted_after_examples"] = seen
+            line += f"  (interrupted after {seen} examples)"
+        self.log(f"{line}  ({seconds:.2f} s)")
+        self.history.append(record)
+        return self.stop_requested
+
+
+# ---- Beyond the TP: files (weights, JSON), written atomically --------------------------
+
+WEIGHT_SHAPES = {"w1": (784, 128), "w2": (128, 64), "w3": (64, 10)}
+
+
+def check_writable(path, shown):
+    """Make sure, before training, that the file `path` can be written: create its
+    directory if missing, then create and remove a file there. Raises DataError naming
+    `shown`, the option and path as the user gave them."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"cannot write {shown}: cannot create the directory "
+                        f"{path.parent} ({exc.strerror}).") from None
+    if path.is_dir():
+        raise DataError(f"cannot write {shown}: it is a directory.")
+    try:
+        descriptor, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise DataError(f"cannot write {shown}: no file can be created in {path.parent} "
+                        f"({exc.strerror}).") from None
+    os.close(descriptor)
+    os.unlink(probe)
+
+
+def atomic_write(path, write):
+    """Call write(file) on a temporary file next to `path`, then rename it to `path`:
+    an interrupted write never leaves a half-written file, nor spoils the old one."""
+    path = Path(path)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                             suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)        # mkstemp makes 0600; give open()'s
+        with os.fdopen(descriptor, "wb") as f:
+            write(f)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def write_json(path, obj):
+    """Write `obj` as JSON to `path`, atomically."""
+    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+
+
+def save_weights(path, weights, config):
+    """Save [w1, w2, w3] and `config` (a dict, stored as JSON text) in an .npz file."""
+    arrays = dict(zip(WEIGHT_SHAPES, weights), config=np.array(json.dumps(config)))
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def read_npz_member(archive, name, path, shape, kind, max_bytes):
+    """The array `name` of the open .npz `archive`, read only if its header says it has
+    `shape` (any shape if None), a dtype of `kind` ('f', 'U'...) and at most `max_bytes`
+    bytes: a forged header or a member that decompresses to gigabytes is refused before
+    anything is read. Raises DataError naming `path`."""
+    with archive.open(name + ".npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise DataError(f"{path}: {name} is stored in .npy format {version}, "
+                            "expected 1.0 or 2.0.")
+        found, fortran_order, dtype = read_header(member)
+        size = math.prod(found) * dtype.itemsize
+        if dtype.kind != kind or (shape is not None and found != shape) or size > max_bytes:
+            expected = "a float array" if kind == "f" else "a text"
+            raise DataError(f"{path}: {name} is {dtype} {found}, expected {expected}"
+                            f"{f' of shape {shape}' if shape else ''}.")
+        data = member.read(size)
+    if len(data) < size:
+        raise DataError(f"{path}: {name} is truncated.")
+    return np.frombuffer(data, dtype).reshape(found, order="F" if fortran_order else "C")
+
+
+def load_weights(path, dtype=None):
+    """Load [w1, w2, w3] and the config saved by save_weights, cast to `dtype` if given.
+
+    Never unpickles, and reads no more than the three matrices' own size whatever the
+    file claims. Returns (weights, config). Raises DataError, one sentence naming the
+    file, for anything that is not such a file with finite weights.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {name.removesuffix(".npy") for name in archive.namelist()}
+            missing = sorted(set(WEIGHT_SHAPES) - names)
+            if missing:
+                raise DataError(f"{path}: not a weights file saved by --save (no "
+                                f"{', '.join(missing)} in it).")
+            weights = [read_npz_member(archive, name, path, shape, "f", 8 * math.prod(shape))
+                       for name, shape in WEIGHT_SHAPES.items()]
+            config = {}
+            if "config" in names:
+                config = json.loads(str(read_npz_member(archive, "config", path, (), "U",
+                                                        1 << 20)))
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{path}: not an .npz archive of weights ({exc}).") from None
+    except (ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
+        # a damaged member, an encrypted one, an unknown compression method...
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: cannot be read as saved weights ({exc}).") from None
+    for name, w in zip(WEIGHT_SHAPES, weights):
+        if not np.isfinite(w).all():
+            raise DataError(f"{path}: {name} holds non-finite values.")
+    return [w.astype(dtype or w.dtype) for w in weights], config
+
+
+# ---- Beyond the TP: figures (matplotlib is imported only when a figure is made) --------
+
+def predicted_digits(x, weights):
+    """The digit (N,) the network predicts for each input of x (N, 784)."""
+    return np.argmax(forward_pass(x, weights)[0][-1], axis=-1)
+
+
+def confusion_matrix(labels, predicted):
+    """(10, 10) counts: row = true digit, column = predicted digit."""
+    return np.bincount(10 * labels + predicted, minlength=100).reshape(10, 10)
+
+
+def save_figure(figure, path):
+    """Write a matplotlib Figure as PNG, atomically."""
+    atomic_write(path, lambda f: figure.savefig(f, format="png", dpi=110))
+
+
+def plot_learning_curves(history, path):
+    """Training loss and error rates per epoch, side by side."""
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    loss_axes, error_axes = figure.subplots(1, 2)
+    epochs = [record["epoch"] for record in history]
+    loss_axes.plot(epochs, [record["train_loss"] for record in history], marker="o")
+    loss_axes.set(title="Training loss (mean over each epoch)", xlabel="epoch",
+                  ylabel="cross-entropy per example (log scale)", yscale="log")
+    error_axes.plot(epochs, [100 * record["test_error"] for record in history],
+                    marker="o", label="test")
+    if history and "validation_error" in history[0]:
+        error_axes.plot(epochs, [100 * record["validation_error"] for record in history],
+                        marker="s", label="validation")
+    error_axes.set(title="Error rate after each epoch", xlabel="epoch", ylabel="error (%)")
+    error_axes.legend()
+    for axes in (loss_axes, error_axes):
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    save_figure(figure, path)
+
+
+def plot_confusion_matrix(labels, predicted, path):
+    """The test set's confusion matrix, with the count in each cell."""
+    from matplotlib.figure import Figure
+    counts = confusion_matrix(labels, predicted)
+    figure = Figure(figsize=(6.5, 5.5), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(np.log1p(counts), cmap="Blues")
+    for (row, col), count in np.ndenumerate(counts):               # annotate the cells
+        axes.text(col, row, count, ha="center", va="center", fontsize=8,
+                  color="white" if row == col else "black")
+    axes.set(title=f"Confusion matrix on the test set ({np.sum(counts) - np.trace(counts)} "
+                   f"errors of {np.sum(counts)})",
+             xlabel="predicted digit", ylabel="true digit", xticks=range(10),
+             yticks=range(10))
+    figure.colorbar(image, label="log(1 + count)")
+    save_figure(figure, path)
+
+
+def plot_misclassified(x, labels, predicted, path, count=32):
+    """A gallery of the first `count` misclassified digits, true and predicted labels."""
+    from matplotlib.figure import Figure
+    wrong = np.flatnonzero(labels != predicted)[:count]
+    columns = 8
+    rows = max(1, -(-len(wrong) // columns))
+    figure = Figure(figsize=(columns * 1.3, rows * 1.5 + 0.5), layout="constrained")
+    figure.suptitle("Misclassified test digits (true → predicted)" if len(wrong) else
+                    "No misclassified test digit")
+    for k, axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
+        axes.axis("off")
+        if k < len(wrong):
+            i = wrong[k]
+            axes.imshow(x[i].reshape(28, 28), cmap="gray_r")
+            axes.set_title(f"#{i}: {labels[i]} → {predicted[i]}", fontsize=8)
+    save_figure(figure, path)
+
+
+def save_plots(directory, history, x_test, y_test, weights):
+    """Write the figures of a training run in `directory`; return their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    labels, predicted = np.argmax(y_test, axis=-1), predicted_digits(x_test, weights)
+    paths = [directory / name for name in
+             ("learning_curves.png", "confusion_matrix.png", "misclassified.png")]
+    plot_learning_curves(history, paths[0])
+    plot_confusion_matrix(labels, predicted, paths[1])
+    plot_misclassified(x_test, labels, predicted, paths[2])
+    return paths
+
+
+# ---- Beyond the TP: reading your own digit ---------------------------------------------
+
+MAX_IMAGE_PIXELS = 4096 * 4096     # larger images are refused (memory stays bounded)
+
 
 def area_resize_matrix(n_out, n_in):
     """(n_out, n_in) matrix R such that R . v resamples v (n_in,) to n_out values, each
@@ -141,11 +442,19 @@ def mnist_like(gray):
 
 
 def read_digit(path):
-    """Read an image file (PNG) of one digit and return its MNIST-like input (784,)."""
+    """Read an image file (PNG, JPEG...) of one digit; return its MNIST-like input (784,).
+    The image's size is read first: more than MAX_IMAGE_PIXELS pixels is refused."""
     import matplotlib.image
+    from PIL import Image, UnidentifiedImageError      # matplotlib's own image library
     try:
-        image = np.asarray(matplotlib.image.imread(path))
-    except (OSError, ValueError, SyntaxError) as exc:
+        with Image.open(path) as picture:
+            if picture.width * picture.height > MAX_IMAGE_PIXELS:
+                raise DataError(f"{path}: the image is {picture.width} x {picture.height} "
+                                "pixels, too large (at most 4096 x 4096).")
+            image = matplotlib.image.pil_to_array(picture)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{path}: cannot be read as an image ({exc}).") from None
     image = image / 255 if image.dtype.kind in "ui" else image.astype(float)
     gray = image
@@ -171,41 +480,158 @@ def predict_images(paths, weights):
         print("   " + "  ".join(map("{}: {:.3f}".format, range(10), probabilities)))
 
 
-# ---------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------
+# ---- Beyond the TP: the command line ---------------------------------------------------
 
 def batch_size_type(text):
     """argparse type of --batch-size: a positive integer, or 'all' (the whole set)."""
-    return "all" if text == "all" else _number(int, 1)(text)
+    return "all" if text == "all" else argument_type(int, 1)(text)
+
+
+def max_loss_type(text):
+    """argparse type of --max-loss: a number > 0, or 'inf' (only non-finite values)."""
+    return math.inf if text.lower() in ("inf", "infinity") else argument_type(
+        float, 0, strict=True)(text)
+
+
+def parse_arguments(argv=None):
+    """The options of the batched script (argparse exits with status 2 on a bad one)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=argument_type(int, 0), default=30,
+                        help="passes over the training set (0: only evaluate the weights "
+                             "given by --load)")
+    parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=DEFAULT_LR,
+                        help="learning rate λ of w_i <- w_i - λ δw_i")
+    parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
+                        help="examples per batch, or 'all' for the whole training set as "
+                             "one batch (Task 17)")
+    parser.add_argument("--seed", type=argument_type(int, 0), default=0,
+                        help="seed of the random generator that draws the weights, the "
+                             "validation split and the order of the examples")
+    parser.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                        help="keep the training set's order instead of drawing a new one "
+                             "every epoch (default: shuffle)")
+    parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
+                        help="train on the first N training examples only (default: all)")
+    parser.add_argument("--validation", type=argument_type(int, 1), metavar="N",
+                        help="hold out N training examples (drawn with --seed) and report "
+                             "their error after every epoch (default: none)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
+                        help="directory of the four MNIST idx files (raw or .gz)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="floating-point type of inputs, weights and activations")
+    parser.add_argument("--max-loss", type=max_loss_type, default=MAX_LOSS, metavar="L",
+                        help="stop, as diverged, when an epoch's mean training loss "
+                             "exceeds L ('inf': only on non-finite values) (default: "
+                             "5 ln 10 = %(default).4g)")
+    parser.add_argument("--load", type=Path, metavar="PATH",
+                        help="start from the weights saved in this .npz file")
+    parser.add_argument("--save", type=Path, metavar="PATH",
+                        help="save the trained weights (and the options) in this .npz file")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write the options, every epoch's figures and the result to "
+                             "this JSON file")
+    parser.add_argument("--plots", type=Path, metavar="DIR",
+                        help="write learning curves, the confusion matrix and a gallery of "
+                             "misclassified digits as PNG files in DIR")
+    parser.add_argument("--predict", nargs="+", type=Path, metavar="IMAGE",
+                        help="with --load: print the digit read in each image and its ten "
+                             "probabilities, and nothing else")
+    args = parser.parse_args(argv)
+    if args.load is None and args.predict:
+        parser.error("--predict needs --load (the weights of a trained network)")
+    if args.load is None and args.epochs == 0:
+        parser.error("--epochs 0 (evaluation only) needs --load (the weights to evaluate)")
+    return args
+
+
+def load_data(data_dir=DATA_DIR, train_size=None, dtype=np.float32):
+    """Tasks 1, 3, 4: (x_train, y_train, x_test, y_test) ready for the network: inputs
+    (N, 784) in [0, 1] and one-hot outputs (N, 10) of `dtype`; `train_size` keeps only
+    the first examples of the training set."""
+    x_train, y_train, x_test, y_test = load_mnist(data_dir)
+    if train_size is not None and train_size > len(x_train):
+        raise DataError(f"--train-size {train_size} is larger than the {len(x_train)} "
+                        f"training examples of {data_dir}.")
+    # Rebinding each name frees its uint8 images before the next set is converted.
+    x_train = preprocess_inputs(x_train[:train_size], dtype)
+    x_test = preprocess_inputs(x_test, dtype)
+    return (x_train, preprocess_outputs(y_train[:train_size], dtype),
+            x_test, preprocess_outputs(y_test, dtype))
+
+
+def split_validation(x, y, n, rng):
+    """Hold out n random examples: returns (x_train, y_train), (x_val, y_val)."""
+    if n >= len(x):
+        raise DataError(f"--validation {n} leaves no training example (the training set "
+                        f"has {len(x)}).")
+    order = rng.permutation(len(x))
+    held, kept = np.sort(order[:n]), np.sort(order[n:])
+    return (x[kept], y[kept]), (x[held], y[held])
+
+
+def train_from_arguments(args):
+    """Load the data, build or load the network, train it, write what the options ask
+    and print the final line. Returns the exit status: 0, or 130 after Ctrl-C."""
+    outputs = {"--json": args.json, "--save": args.save,
+               "--plots": args.plots and args.plots / "learning_curves.png"}
+    for option, path in outputs.items():                   # before any training
+        if path is not None:
+            check_writable(path, f"{option} {getattr(args, option[2:])}")
+    dtype = np.dtype(args.dtype)
+    rng = np.random.default_rng(args.seed)
+    x_train, y_train, x_test, y_test = load_data(args.data_dir, args.train_size, dtype)
+    validation = None
+    if args.validation is not None:
+        (x_train, y_train), validation = split_validation(x_train, y_train,
+                                                          args.validation, rng)
+    weights = (load_weights(args.load, dtype)[0] if args.load is not None
+               else init_weights(rng, dtype))
+    start = time.perf_counter()
+    with np.errstate(over="ignore", invalid="ignore"):     # Monitor catches non-finite
+        history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr,
+                        None if args.batch_size == "all" else args.batch_size, rng,
+                        args.shuffle, validation, args.max_loss)
+    seconds = time.perf_counter() - start
+    interrupted = bool(history) and "interrupted_after_examples" in history[-1]
+    error = compute_error(x_test, y_test, weights)
+    wrong = round(error * len(x_test))
+    config = json.loads(json.dumps(vars(args), default=str))      # Path -> str
+    if args.save is not None:
+        save_weights(args.save, weights, config)
+        print(f"Weights saved to {args.save}")
+    if args.plots is not None:
+        print("Figures written:", *save_plots(args.plots, history, x_test, y_test, weights))
+    if args.json is not None:
+        write_json(args.json, {"script": "mnist_ffnn_batched.py", "config": config,
+                               "epochs": history, "interrupted": interrupted,
+                               "result": {"test_error": error, "misclassified": wrong,
+                                          "n_test": len(x_test), "seconds": seconds}})
+    print(f"Test error: {100 * error:.2f}% ({wrong}/{len(x_test)} misclassified)")
+    return 130 if interrupted else 0
 
 
 def main(argv=None):
-    """Command line of the batched script (Tasks 17-18, and what lies beyond the TP)."""
-    parser = build_parser(__doc__.split("\n\n")[0], epochs=30, lr=DEFAULT_LR)
-    parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
-                        help="examples per batch, or 'all' for the whole training set "
-                             "as one batch (Task 17)")
-    parser.add_argument("--no-shuffle", dest="shuffle", action="store_false",
-                        help="keep the training set's order instead of reshuffling it "
-                             "every epoch")
-    parser.add_argument("--predict", nargs="+", type=Path, metavar="IMAGE",
-                        help="with --load: print the digit read in each image (PNG) and "
-                             "its ten probabilities, and nothing else")
-    args = parser.parse_args(argv)
-    if args.predict:
-        if args.load is None:
-            parser.error("--predict needs --load (the weights of a trained network)")
-        predict_images(args.predict, load_weights(args.load)[0])
-        return 0
-    check_arguments(parser, args)
-    return run(args, lambda *data, rng, validation, should_stop: train(
-        *data, epochs=args.epochs, lr=args.lr,
-        batch_size=None if args.batch_size == "all" else args.batch_size, rng=rng,
-        shuffle=args.shuffle, validation=validation, should_stop=should_stop,
-        max_loss=args.max_loss),
-        "mnist_ffnn_batched.py")
+    """The command line. Returns the exit status: 0; 1 after bad input or a diverged
+    run, told in one sentence; 130 after Ctrl-C (argparse exits with 2 on bad options)."""
+    args = parse_arguments(argv)
+    try:
+        if args.predict:
+            predict_images(args.predict, load_weights(args.load)[0])
+            return 0
+        return train_from_arguments(args)
+    except BrokenPipeError:                  # e.g. `... | head -1`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (DataError, Diverged, OSError) as exc:
+        message = (f"{exc.filename}: {exc.strerror}." if isinstance(exc, OSError)
+                   and exc.filename else str(exc))
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
-    cli(main)
+    sys.exit(main())

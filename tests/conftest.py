@@ -1,7 +1,9 @@
-"""Shared helpers: an independent idx writer and small fake MNIST sets."""
+"""Shared helpers: an independent idx writer, small fake MNIST sets, and running a
+script as a user does."""
 
 import gzip
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,5 +63,21 @@ def fake_mnist(tmp_path):
 @pytest.fixture(scope="session")
 def mnist():
     """The shipped MNIST, preprocessed in float32: (x_train, y_train, x_test, y_test)."""
-    import mnist_ffnn
-    return mnist_ffnn.load_data(mnist_ffnn.DATA_DIR)
+    import mnist_ffnn_batched
+    return mnist_ffnn_batched.load_data()
+
+
+def run_script(script, *args, cwd=None, timeout=180):
+    """Run `python script args...` as a user does; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def assert_clean_failure(result, *fragments, status=None):
+    """A failure told in one sentence: non-zero exit (or `status`), no traceback, and
+    the last line of stderr holds every fragment."""
+    assert result.returncode != 0 if status is None else result.returncode == status
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    for fragment in fragments:
+        assert fragment in lines[-1], result.stderr

@@ -21,20 +21,24 @@ def test_batched_deltas_are_the_sum_of_per_example_deltas():
         np.testing.assert_allclose(b, s, rtol=1e-10, atol=1e-12)
 
 
-def test_batch_of_one_trains_like_the_per_example_script():
+def test_batch_of_one_trains_like_the_per_example_script(capsys):
     rng = np.random.default_rng(1)
     x = rng.random((40, 784))
     y = mnist_ffnn.preprocess_outputs(rng.integers(0, 10, 40), np.float64)
     start = mnist_ffnn.init_weights(np.random.default_rng(2), np.float64)
     per_example = [w.copy() for w in start]
     batched = [w.copy() for w in start]
-    quiet = dict(log=lambda line: None)
-    mnist_ffnn.train(x, y, x, y, per_example, epochs=2, lr=0.05, **quiet)
-    mnist_ffnn_batched.train(x, y, x, y, batched, epochs=2, lr=0.05, batch_size=1,
-                             shuffle=False, **quiet)
+    per_example_history = mnist_ffnn.train(x, y, x, y, per_example, epochs=2, lr=0.05)
+    batched_history = mnist_ffnn_batched.train(x, y, x, y, batched, epochs=2, lr=0.05,
+                                               batch_size=1, shuffle=False,
+                                               log=lambda line: None)
     for a, b in zip(per_example, batched):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     assert not np.allclose(per_example[0], start[0])     # training did change w1
+    assert ([r["test_error"] for r in per_example_history]
+            == [r["test_error"] for r in batched_history])
+    printed = capsys.readouterr().out.splitlines()        # Task 15: one line an epoch
+    assert [line[:9] for line in printed] == ["Epoch 1/2", "Epoch 2/2"]
 
 
 def test_compute_error_counts_misclassified_examples():

@@ -12,9 +12,10 @@ import pytest
 
 import mnist_ffnn
 import mnist_ffnn_batched
-from conftest import ROOT
-from mnist_ffnn import DataError, load_weights, save_weights
-from test_cli import assert_clean_failure, run
+from conftest import ROOT, assert_clean_failure
+from conftest import run_script as run
+from mnist_ffnn import DataError
+from mnist_ffnn_batched import load_weights, save_weights
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,8 @@ def test_save_load_round_trip(trained, mnist):
         assert v.dtype == w.dtype
         np.testing.assert_array_equal(v, w)
     x_test = mnist[2]
-    np.testing.assert_array_equal(mnist_ffnn.predictions(x_test, loaded),
-                                  mnist_ffnn.predictions(x_test, weights))
+    np.testing.assert_array_equal(mnist_ffnn_batched.predicted_digits(x_test, loaded),
+                                  mnist_ffnn_batched.predicted_digits(x_test, weights))
     as64, _ = load_weights(path, np.float64)
     assert as64[0].dtype == np.float64
 
@@ -59,10 +60,10 @@ def write_npz(path, **arrays):
 
 
 @pytest.mark.parametrize("case, fragment", [
-    ("truncated", "cannot be read as saved weights"),
+    ("truncated", "not an .npz archive"),
     ("foreign", "no w1, w2, w3 in it"),
-    ("pickle", "cannot be read as saved weights"),
-    ("object array", "cannot be read as saved weights"),
+    ("pickle", "not an .npz archive"),
+    ("object array", "w1 is object (2,), expected a float array of shape (784, 128)"),
     ("shape", "w2 is float32 (64, 128), expected a float array of shape (128, 64)"),
     ("integers", "w1 is int64 (784, 128)"),
     ("nan", "w3 holds non-finite values"),
@@ -98,7 +99,7 @@ def test_bad_weight_files(trained, tmp_path, case, fragment):
 
 
 def test_written_files_get_the_usual_permissions(tmp_path):
-    mnist_ffnn.write_json(tmp_path / "a.json", {"x": 1})
+    mnist_ffnn_batched.write_json(tmp_path / "a.json", {"x": 1})
     (tmp_path / "b.json").write_text("{}")                    # as open() makes it
     assert (tmp_path / "a.json").stat().st_mode == (tmp_path / "b.json").stat().st_mode
 
@@ -131,7 +132,7 @@ def test_predict_reads_drawn_digits(trained, mnist, tmp_path):
     weights, model = trained
     x_test = mnist[2]
     indices = np.arange(12)
-    expected = mnist_ffnn.predictions(x_test[indices], weights)
+    expected = mnist_ffnn_batched.predicted_digits(x_test[indices], weights)
     paths = []
     for i in indices:
         digit = x_test[i].reshape(28, 28).astype(float)
@@ -198,10 +199,10 @@ def test_validation_and_loss_in_json(fake_mnist, tmp_path):
 def test_validation_split_is_disjoint_and_seeded():
     x = np.arange(100)[:, None] * np.ones((1, 3))
     y = np.arange(100)[:, None]
-    (xt, yt), (xv, yv) = mnist_ffnn.split_validation(x, y, 30, np.random.default_rng(5))
+    (xt, yt), (xv, yv) = mnist_ffnn_batched.split_validation(x, y, 30, np.random.default_rng(5))
     assert len(yt) == 70 and len(yv) == 30
     assert sorted(np.concatenate([yt, yv]).ravel().tolist()) == list(range(100))
-    (_, again), _ = mnist_ffnn.split_validation(x, y, 30, np.random.default_rng(5))
+    (_, again), _ = mnist_ffnn_batched.split_validation(x, y, 30, np.random.default_rng(5))
     np.testing.assert_array_equal(again, yt)
 
 
@@ -210,15 +211,14 @@ def test_training_loss_is_the_mean_cross_entropy():
     z3 = rng.normal(0, 3, (5, 10))
     y = mnist_ffnn.preprocess_outputs(np.array([1, 2, 3, 4, 5]), np.float64)
     expected = -np.sum(y * np.log(np.exp(z3) / np.exp(z3).sum(axis=1, keepdims=True)))
-    assert mnist_ffnn.cross_entropy(z3, y) == pytest.approx(expected, rel=1e-12)
-    assert np.isfinite(mnist_ffnn.cross_entropy(np.array([1e4, -1e4] + [0] * 8),
+    assert mnist_ffnn_batched.cross_entropy(z3, y) == pytest.approx(expected, rel=1e-12)
+    assert np.isfinite(mnist_ffnn_batched.cross_entropy(np.array([1e4, -1e4] + [0] * 8),
                                                 np.eye(10)[1]))
 
 
-@pytest.mark.parametrize("script", ["mnist_ffnn.py", "mnist_ffnn_batched.py"])
-def test_plots(script, fake_mnist, tmp_path):
+def test_plots(fake_mnist, tmp_path):
     import matplotlib.image
-    result = run(script, "--data-dir", fake_mnist, "--epochs", 2, "--lr", 0.01,
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--epochs", 2, "--lr", 0.01,
                  "--plots", tmp_path / "figures")
     assert result.returncode == 0, result.stderr
     for name in ("learning_curves.png", "confusion_matrix.png", "misclassified.png"):
@@ -227,7 +227,7 @@ def test_plots(script, fake_mnist, tmp_path):
 
 
 def test_confusion_matrix():
-    counts = mnist_ffnn.confusion_matrix(np.array([1, 1, 2, 9]), np.array([1, 7, 2, 0]))
+    counts = mnist_ffnn_batched.confusion_matrix(np.array([1, 1, 2, 9]), np.array([1, 7, 2, 0]))
     assert counts.sum() == 4 and counts[1, 1] == 1 and counts[1, 7] == 1
     assert counts[2, 2] == 1 and counts[9, 0] == 1 and np.trace(counts) == 2
 
@@ -249,8 +249,8 @@ def test_max_loss_inf_keeps_going_on_finite_values(fake_mnist):
 def test_non_finite_loss_stops_at_once():
     x = np.ones((4, 784), np.float32)
     y = mnist_ffnn.preprocess_outputs(np.arange(4))
-    weights = [np.full_like(w, np.inf) for w in mnist_ffnn.init_weights(dtype=np.float32)]
-    with np.errstate(all="ignore"), pytest.raises(mnist_ffnn.Diverged, match="loss became nan"):
+    weights = [np.full_like(w, np.inf) for w in mnist_ffnn.init_weights(np.random.default_rng(0))]
+    with np.errstate(all="ignore"), pytest.raises(mnist_ffnn_batched.Diverged, match="loss became nan"):
         mnist_ffnn_batched.train(x, y, x, y, weights, epochs=30, batch_size=2,
                                  log=lambda s: pytest.fail("an epoch was reported"))
 

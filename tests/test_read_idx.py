@@ -2,12 +2,16 @@
 
 import gzip
 import hashlib
+import struct
+import subprocess
+import sys
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import mnist_ffnn
-from conftest import idx_bytes, write_fake_mnist, write_idx
+from conftest import ROOT, idx_bytes, write_fake_mnist, write_idx
 from mnist_ffnn import DataError, load_mnist, read_idx
 
 SHA256 = {
@@ -52,16 +56,37 @@ def test_one_dimension_and_empty(tmp_path):
 
 GOOD = idx_bytes(np.arange(24, dtype="u1").reshape(2, 3, 4))
 
+def header(code, *shape):
+    """An idx header announcing `shape` with type `code`, written from the format."""
+    return struct.pack(f">BBBB{len(shape)}I", 0, 0, code, len(shape), *shape)
+
+
 BAD_FILES = {
     "empty": (b"", "not an idx file"),
     "short": (b"\x00\x00", "not an idx file"),
-    "magic": (b"PK\x03\x04" + GOOD[4:], "magic number"),
-    "type code": (GOOD[:2] + b"\x07" + GOOD[3:], "unknown idx type code 0x07"),
-    "header": (GOOD[:9], "truncated idx header"),
-    "truncated": (GOOD[:-1], "truncated idx payload"),
-    "oversized": (GOOD + b"\x00", "oversized idx payload"),
+    "magic": (b"PK\x03\x04" + GOOD[4:], "not an idx file"),
+    "type code": (GOOD[:2] + b"\x07" + GOOD[3:], "not an idx file"),
+    "header": (GOOD[:9], "bad idx header (3 dimensions announced"),
+    "truncated": (GOOD[:-1], "truncated idx file (its header announces shape (2, 3, 4), "
+                             "i.e. 24 bytes of values; it holds 23)"),
+    "oversized": (GOOD + b"\x00", "oversized idx file (its header announces shape "
+                                  "(2, 3, 4), i.e. 24 bytes of values; it holds 25)"),
     "corrupt gzip": (gzip.compress(GOOD)[:-12], "corrupt gzip"),
     "gzip garbage": (b"\x1f\x8b" + b"garbage" * 5, "corrupt gzip"),
+    # A damaged header must not make read_idx ask for the memory it announces.
+    "absurd shape": (header(0x08, 4_000_000_000, 28, 28) + bytes(88),
+                     "truncated idx file (its header announces shape (4000000000, 28, 28), "
+                     "i.e. 3136000000000 bytes of values; it holds 88)"),
+    "absurd shape, gzip": (gzip.compress(header(0x0E, 2**32 - 1, 2**32 - 1) + bytes(100)),
+                           "truncated idx file"),
+    "too many dimensions": (header(0x08, *[1] * 70), "bad idx header (70 dimensions "
+                                                     "announced, at most 32 possible"),
+    "size that overflows": (header(0x08, 0, 2**32 - 1, 2**32 - 1, 2**32 - 1),
+                            "too large for NumPy"),
+    "gzip bomb after the data": (gzip.compress(GOOD + bytes(50_000_000)),
+                                 "oversized idx file (its header announces shape "
+                                 "(2, 3, 4), i.e. 24 bytes of values; it holds more than "
+                                 "24)"),
 }
 
 
@@ -98,9 +123,10 @@ def test_missing_directory_and_file(tmp_path):
 
 
 @pytest.mark.parametrize("case, expected", [
-    ("count", "do not match the 300 images"),
-    ("labels", "labels must be digits 0-9, found values from 0 to 12"),
-    ("size", "images must have shape (N, 28, 28), found (300, 32, 32)"),
+    ("count", "expected 300 labels 0-9 (uint8), found uint8 (299,) up to 0"),
+    ("labels", "expected 300 labels 0-9 (uint8), found uint8 (300,) up to 12"),
+    ("size", "expected images, uint8 of shape (N, 28, 28) with N > 0; found uint8 "
+             "(300, 32, 32)"),
 ])
 def test_inconsistent_sets(tmp_path, case, expected):
     directory = write_fake_mnist(tmp_path / "d")
@@ -115,3 +141,82 @@ def test_inconsistent_sets(tmp_path, case, expected):
     with pytest.raises(DataError) as info:
         load_mnist(directory)
     assert expected in str(info.value)
+
+
+def damaged_files(rng, count):
+    """`count` damaged idx files (bytes), from valid ones of every type code: bytes
+    flipped in the header or anywhere, header fields set to random or huge values,
+    truncated or extended; a third are then gzip-compressed, and some of those have
+    their compressed bytes damaged too."""
+    valid = [idx_bytes(np.arange(n, dtype=dtype).reshape(shape)) for n, dtype, shape in
+             [(24, "u1", (2, 3, 4)), (6, "i1", (6,)), (12, "i2", (3, 4)), (8, "i4", (2, 2, 2)),
+              (1, "f4", ()), (10, "f8", (1, 10)), (0, "u1", (0, 28, 28))]]
+    for _ in range(count):
+        data = bytearray(valid[rng.integers(len(valid))])
+        kind = rng.integers(6)
+        if kind == 0:                                    # bytes flipped in the header
+            for k in rng.integers(0, min(len(data), 16), rng.integers(1, 4)):
+                data[k] = rng.integers(256)
+        elif kind == 1:                                  # bytes flipped anywhere
+            for k in rng.integers(0, len(data), rng.integers(1, 6)):
+                data[k] = rng.integers(256)
+        elif kind == 2 and len(data) >= 8:               # a size set to a random value
+            data[4:8] = int(rng.integers(2**32, dtype=np.uint64)).to_bytes(4, "big")
+        elif kind == 3:                                  # the number of dimensions
+            data[3] = rng.integers(256)
+        elif kind == 4:                                  # truncated or extended
+            data = data[:rng.integers(len(data) + 1)] + rng.bytes(rng.integers(0, 3) * 7)
+        else:                                            # any bytes at all
+            data = bytearray(rng.bytes(rng.integers(0, 40)))
+        data = bytes(data)
+        if rng.random() < 1 / 3:
+            data = gzip.compress(data, mtime=0)
+            if rng.random() < 0.5:                       # and the gzip stream damaged
+                damaged = bytearray(data)
+                damaged[rng.integers(len(damaged))] = rng.integers(256)
+                data = bytes(damaged[:rng.integers(2, len(damaged) + 1)])
+        yield data
+
+
+def test_no_damaged_file_gives_anything_but_an_array_or_a_data_error(tmp_path):
+    """Thousands of randomly damaged files (fixed seed): each gives an ndarray or a
+    DataError naming it, never another exception; and whatever its header announces,
+    read_idx takes less than 256 KiB of memory (a 64 KiB read and gzip's buffers: these
+    files hold less than 1 KB, even decompressed)."""
+    rng = np.random.default_rng(2026)
+    path = tmp_path / "damaged.idx"
+    outcomes = {"array": 0, "DataError": 0}
+    tracemalloc.start()
+    try:
+        for data in damaged_files(rng, 4000):
+            path.write_bytes(data)
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            try:
+                assert isinstance(read_idx(path), np.ndarray)
+                outcomes["array"] += 1
+            except DataError as exc:
+                assert str(path) in str(exc) and "\n" not in str(exc)
+                outcomes["DataError"] += 1
+            peak = tracemalloc.get_traced_memory()[1] - before
+            assert peak < 256 * 1024, (data[:24], peak)
+    finally:
+        tracemalloc.stop()
+    assert min(outcomes.values()) > 200, outcomes       # both outcomes were exercised
+
+
+def test_absurd_header_under_a_memory_limit(tmp_path):
+    """With the address space limited to 1 GiB, an idx file announcing terabytes is
+    still refused by one sentence at the command line, not by a MemoryError."""
+    directory = write_fake_mnist(tmp_path / "d", gz=False)
+    (directory / "train-images-idx3-ubyte").write_bytes(
+        header(0x08, 4_000_000_000, 28, 28) + bytes(100))
+    code = ("import resource, runpy, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            f"sys.argv = ['mnist_ffnn.py', '--data-dir', {str(directory)!r}]\n"
+            f"runpy.run_path({str(ROOT / 'mnist_ffnn.py')!r}, run_name='__main__')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "truncated idx file" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,11 +4,14 @@ and `python tests/benchmark.py` (figures/benchmark.json)."""
 
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
 
 from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "manual"))
 
 REPORT = (ROOT / "report.md").read_text()
 RESULTS = json.loads((ROOT / "figures" / "results.json").read_text())

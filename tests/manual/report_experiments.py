@@ -30,7 +30,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import mnist_ffnn as ffnn  # noqa: E402
@@ -63,7 +63,7 @@ def run_batched(data, epochs, lr, batch_size, seed=0, validation=None, init=None
             record = batched.train(x_train, y_train, x_test, y_test, weights, epochs=1,
                                    lr=lr, batch_size=batch_size, rng=rng,
                                    validation=validation, max_loss=np.inf, **QUIET)[0]
-        except ffnn.Diverged:         # non-finite values: record it and stop this run
+        except batched.Diverged:         # non-finite values: record it and stop this run
             history.append({"epoch": len(history) + 1, "diverged": True})
             break
         record["epoch"] = len(history) + 1
@@ -98,7 +98,7 @@ def section_data(out, results):
         axes.set_title(f"x_train[{k}]: label {y_train[k]}", fontsize=9)
         axes.set_xticks([0, 27])
         axes.set_yticks([0, 27])
-    ffnn.save_figure(figure, out / "mnist_digits.png")
+    batched.save_figure(figure, out / "mnist_digits.png")
 
 
 def section_untrained(data, results):
@@ -110,7 +110,7 @@ def section_untrained(data, results):
                         "argmax": int(np.argmax(output))}
     results["task13"] = {str(seed): ffnn.compute_error(
         x_test, y_test, ffnn.init_weights(np.random.default_rng(seed))) for seed in range(5)}
-    results["task13_predicted_digits"] = {str(seed): np.bincount(ffnn.predictions(
+    results["task13_predicted_digits"] = {str(seed): np.bincount(batched.predicted_digits(
         x_test, ffnn.init_weights(np.random.default_rng(seed))), minlength=10).tolist()
         for seed in range(5)}
     say("Task 13:", results["task13"], results["task13_predicted_digits"])
@@ -119,7 +119,7 @@ def section_untrained(data, results):
 def section_task15(data, epochs, results):
     """Task 15: the per-example script with the TP's settings."""
     weights = ffnn.init_weights(np.random.default_rng(0))
-    history = ffnn.train(*data, weights, epochs=epochs, lr=0.001, log=say)
+    history = ffnn.train(*data, weights, epochs=epochs, lr=0.001)
     results["task15"] = {"lr": 0.001, "epochs": history}
 
 
@@ -211,7 +211,7 @@ def figures(out, results, data, weights):
     axes.set(title="Task 15: per-example training, λ = 0.001", xlabel="epoch",
              ylabel="test error (%)")
     axes.grid(alpha=0.3)
-    ffnn.save_figure(figure, out / "task15_per_example.png")
+    batched.save_figure(figure, out / "task15_per_example.png")
 
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     by_epoch, by_time = figure.subplots(1, 2)
@@ -233,7 +233,7 @@ def figures(out, results, data, weights):
         axes.grid(alpha=0.3, which="both")
         axes.set_yticks([1, 2, 5, 10, 20, 50, 90], labels=["1", "2", "5", "10", "20", "50", "90"])
     by_epoch.legend(fontsize=8)
-    ffnn.save_figure(figure, out / "batch_size_study.png")
+    batched.save_figure(figure, out / "batch_size_study.png")
 
     figure = Figure(figsize=(6, 4), layout="constrained")
     axes = figure.subplots()
@@ -245,13 +245,13 @@ def figures(out, results, data, weights):
                    "training vs test error", xlabel="epoch", ylabel="error (%)")
     axes.grid(alpha=0.3)
     axes.legend()
-    ffnn.save_figure(figure, out / "overfitting.png")
+    batched.save_figure(figure, out / "overfitting.png")
 
     x_test, y_test = data[2], data[3]
-    labels, predicted = np.argmax(y_test, axis=1), ffnn.predictions(x_test, weights)
-    ffnn.plot_confusion_matrix(labels, predicted, out / "confusion_matrix.png")
-    ffnn.plot_misclassified(x_test, labels, predicted, out / "misclassified.png")
-    counts = ffnn.confusion_matrix(labels, predicted)
+    labels, predicted = np.argmax(y_test, axis=1), batched.predicted_digits(x_test, weights)
+    batched.plot_confusion_matrix(labels, predicted, out / "confusion_matrix.png")
+    batched.plot_misclassified(x_test, labels, predicted, out / "misclassified.png")
+    counts = batched.confusion_matrix(labels, predicted)
     off = counts - np.diag(np.diag(counts))
     top = np.argsort(off.ravel())[::-1][:5]
     results["confusions"] = [{"true": int(k // 10), "predicted": int(k % 10),
@@ -323,7 +323,7 @@ def refresh_report_tables(figures=ROOT / "figures", report=ROOT / "report.md"):
     tables = report_tables(json.loads((figures / "results.json").read_text()),
                            json.loads((figures / "benchmark.json").read_text()))
     text = update_report(report.read_text(), tables)
-    ffnn.atomic_write(report, lambda f: f.write(text.encode()))
+    batched.atomic_write(report, lambda f: f.write(text.encode()))
     say(f"tables of {report.name} rewritten from {figures}: {', '.join(tables)}")
 
 
@@ -355,8 +355,8 @@ def main():
         full_batch_lrs = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
     results = {"quick": args.quick, "seeds": seeds, "train_size": train_size,
                "validation_size": validation}
-    data = ffnn.load_data(ffnn.DATA_DIR, train_size)
-    split = ffnn.split_validation(data[0], data[1], validation, np.random.default_rng(123))
+    data = batched.load_data(ffnn.DATA_DIR, train_size)
+    split = batched.split_validation(data[0], data[1], validation, np.random.default_rng(123))
     split_data = (*split[0], data[2], data[3])       # train on the rest, test unused here
 
     section_data(out, results)
@@ -372,7 +372,7 @@ def main():
     weights = section_observations(data, seeds, 30 if not args.quick else epochs, results)
     figures(out, results, data, weights)
     results["seconds"] = time.perf_counter() - start
-    ffnn.write_json(out / "results.json", results)
+    batched.write_json(out / "results.json", results)
     say(f"Done in {results['seconds']:.0f} s: figures and results.json in {out}")
     if out == ROOT / "figures" and (out / "benchmark.json").is_file():
         refresh_report_tables()
