@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -249,9 +250,9 @@ def save_weights(path, weights, config):
 
 def read_npz_member(archive, name, path, shape, kind, max_bytes):
     """The array `name` of the open .npz `archive`, read only if its header says it has
-    `shape` (any shape if None), a dtype of `kind` ('f', 'U'...) and at most `max_bytes`
-    bytes: a forged header or a member that decompresses to gigabytes is refused before
-    anything is read. Raises DataError naming `path`."""
+    `shape`, a dtype of `kind` ('f', 'U'...) and at most `max_bytes` bytes, and only
+    those bytes: a forged header, or a member that would decompress to gigabytes, is
+    refused without reading more. Raises DataError naming `path`."""
     with archive.open(name + ".npy") as member:
         version = np.lib.format.read_magic(member)
         read_header = {(1, 0): np.lib.format.read_array_header_1_0,
@@ -261,13 +262,14 @@ def read_npz_member(archive, name, path, shape, kind, max_bytes):
                             "expected 1.0 or 2.0.")
         found, fortran_order, dtype = read_header(member)
         size = math.prod(found) * dtype.itemsize
-        if dtype.kind != kind or (shape is not None and found != shape) or size > max_bytes:
+        if dtype.kind != kind or found != shape or size > max_bytes:
             expected = "a float array" if kind == "f" else "a text"
             raise DataError(f"{path}: {name} is {dtype} {found}, expected {expected}"
                             f"{f' of shape {shape}' if shape else ''}.")
         data = member.read(size)
-    if len(data) < size:
-        raise DataError(f"{path}: {name} is truncated.")
+        if len(data) < size or member.read(1):
+            raise DataError(f"{path}: {name} holds {'less' if len(data) < size else 'more'} "
+                            f"data than its header announces ({size} bytes).")
     return np.frombuffer(data, dtype).reshape(found, order="F" if fortran_order else "C")
 
 
@@ -445,18 +447,25 @@ def read_digit(path):
     """Read an image file (PNG, JPEG...) of one digit; return its MNIST-like input (784,).
     The image's size is read first: more than MAX_IMAGE_PIXELS pixels is refused."""
     import matplotlib.image
-    from PIL import Image, UnidentifiedImageError      # matplotlib's own image library
+    from PIL import Image                               # matplotlib's own image library
+    too_large = f"{path}: the image is too large (at most 4096 x 4096 pixels"
     try:
-        with Image.open(path) as picture:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(path)                  # reads the header only
+        with picture:
             if picture.width * picture.height > MAX_IMAGE_PIXELS:
-                raise DataError(f"{path}: the image is {picture.width} x {picture.height} "
-                                "pixels, too large (at most 4096 x 4096).")
+                raise DataError(f"{too_large}; it has {picture.width} x {picture.height}).")
             image = matplotlib.image.pil_to_array(picture)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{too_large}; {exc})") from None
+    except (OSError, ValueError, SyntaxError) as exc:        # not an image, damaged...
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{path}: cannot be read as an image ({exc}).") from None
-    image = image / 255 if image.dtype.kind in "ui" else image.astype(float)
+    if image.dtype.kind in "ui":                               # 8 or 16 bits
+        image = image / np.iinfo(image.dtype).max
+    image = image.astype(float)
     gray = image
     if image.ndim == 3:                    # colour and/or alpha channels
         has_alpha = image.shape[2] in (2, 4)
