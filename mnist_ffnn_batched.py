@@ -104,6 +104,72 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     return monitor.history
 
 
+# ---- Beyond the TP: checking backpropagation against finite differences --------------
+
+GRADIENT_TOLERANCE = 1e-6     # float64 meets it by far (errors around 1e-9)
+
+
+def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5,
+                    rng=None):
+    """The relative error [w1, w2, w3] between backpropagation's dw_i and the centred
+    finite differences (L(w + eps) - L(w - eps)) / (2 eps) of the loss L on the batch
+    x (B, 784), y (B, 10), in the style of CS231n: |a - n| / (|a| + |n|).
+
+    For each w_i, the worst of: its `entries` largest entries of dw_i, as many drawn at
+    random by `rng` among those at least a tenth of the largest (the error of a tiny
+    gradient is all rounding), and the derivative along a random direction d, which
+    checks the whole matrix at once (it is the sum of dw_i * d). Computed in float64,
+    where rounding leaves errors near 1e-9 (in float32, finite differences are only
+    good to about 1e-2). `backprop` defaults to this module's backpropagation, `loss`
+    to the summed cross-entropy of forward_pass (the tests pass their own).
+    """
+    backprop = backpropagation if backprop is None else backprop
+    rng = np.random.default_rng(0) if rng is None else rng
+    if loss is None:
+        def loss(w):
+            return cross_entropy(forward_pass(x, w)[1][2], y)
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    weights = [np.array(w, np.float64) for w in weights]
+    deltas = backprop(*forward_pass(x, weights), y, weights)
+    errors = []
+    for i, (w, dw) in enumerate(zip(weights, deltas)):          # the three matrices
+        size = np.abs(dw).ravel()
+        large = np.flatnonzero(size >= size.max() / 10)
+        picked = np.concatenate([np.argsort(size)[-entries:], rng.choice(large, entries)])
+        directions = [(np.arange(w.size) == k).reshape(w.shape) for k in picked]
+        directions.append(rng.standard_normal(w.shape))         # all entries at once
+        worst = 0.0
+        for d in directions:                       # a few dozen loss evaluations
+            plus = [v + eps * d if j == i else v for j, v in enumerate(weights)]
+            minus = [v - eps * d if j == i else v for j, v in enumerate(weights)]
+            numeric = (loss(plus) - loss(minus)) / (2 * eps)
+            analytic = np.sum(dw * d)
+            scale = abs(numeric) + abs(analytic)
+            worst = max(worst, abs(numeric - analytic) / scale if scale > 1e-12 else 0.0)
+        errors.append(worst)
+    return errors
+
+
+def check_gradients(x, y, weights, log=print):
+    """Print the relative error of each w_i's gradient (gradient_errors), as
+    `w1: relative error 3.1e-09  ok`; raise GradientError if one is above
+    GRADIENT_TOLERANCE."""
+    log(f"Checking backpropagation against centred finite differences of the loss, on "
+        f"{len(x)} training examples, in float64:")
+    errors = gradient_errors(x, y, weights)
+    for name, error in zip(WEIGHT_SHAPES, errors):
+        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE:g})"
+        log(f"  {name}: relative error {error:.1e}  {verdict}")
+    wrong = [name for name, error in zip(WEIGHT_SHAPES, errors) if error > GRADIENT_TOLERANCE]
+    if wrong:
+        raise GradientError(f"backpropagation does not give the gradient of the loss for "
+                            f"{', '.join(wrong)}: check its equations (Task 16)")
+
+
+class GradientError(ArithmeticError):
+    """backpropagation does not match the finite differences of the loss."""
+
+
 # ---- Beyond the TP: the training loss, divergence, Ctrl-C -----------------------------
 
 MAX_LOSS = 5 * math.log(10)    # an epoch's mean loss above this: training diverged
@@ -381,16 +447,59 @@ def plot_misclassified(x, labels, predicted, path, count=32):
     save_figure(figure, path)
 
 
+def plot_w1_tiles(w1, path):
+    """What the first layer looks at: each of the 128 columns of w1 (784,) drawn as a
+    28x28 image, red where a pixel's ink raises that neuron's z1, blue where it lowers
+    it, white for 0 (a diverging colour map centred on 0)."""
+    from matplotlib.figure import Figure
+    n_rows, n_cols = 8, w1.shape[1] // 8
+    tiles = w1.T.reshape(n_rows, n_cols, 28, 28)                 # (8, 16, 28, 28)
+    tiles = np.pad(tiles, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=np.nan)
+    mosaic = tiles.transpose(0, 2, 1, 3).reshape(n_rows * 30, n_cols * 30)  # one image
+    limit = np.nanpercentile(np.abs(mosaic), 99.5)
+    figure = Figure(figsize=(n_cols * 0.75 + 1, n_rows * 0.75 + 0.6), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(mosaic, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes.axis("off")
+    axes.set_title("The 128 columns of w1, one 28x28 tile per neuron of the first hidden "
+                   "layer")
+    figure.colorbar(image, shrink=0.8, label="weight")
+    save_figure(figure, path)
+
+
+def plot_hidden_activations(x, labels, weights, path):
+    """The mean activation a1 of each of the 128 first-layer neurons over the images of
+    each digit: a (10, 128) image, the neurons sorted by the digit they respond to most."""
+    from matplotlib.figure import Figure
+    a1 = forward_pass(x, weights)[0][1]                             # (N, 128)
+    one_hot = np.eye(10)[labels]                                    # (N, 10)
+    means = (one_hot.T @ a1) / one_hot.sum(axis=0)[:, None]         # (10, 128)
+    preferred = np.argmax(means, axis=0)
+    order = np.lexsort((-means.max(axis=0), preferred))             # by digit, then peak
+    figure = Figure(figsize=(11, 3.6), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(means[:, order], aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    axes.set(title="Mean activation a1 of each first-layer neuron, per true digit (test "
+                   "set); neurons sorted by the digit they respond to most",
+             xlabel="neuron of the first hidden layer (sorted)", ylabel="digit",
+             yticks=range(10))
+    figure.colorbar(image, label="mean a1")
+    save_figure(figure, path)
+
+
 def save_plots(directory, history, x_test, y_test, weights):
     """Write the figures of a training run in `directory`; return their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     labels, predicted = np.argmax(y_test, axis=-1), predicted_digits(x_test, weights)
     paths = [directory / name for name in
-             ("learning_curves.png", "confusion_matrix.png", "misclassified.png")]
+             ("learning_curves.png", "confusion_matrix.png", "misclassified.png",
+              "w1_tiles.png", "hidden_activations.png")]
     plot_learning_curves(history, paths[0])
     plot_confusion_matrix(labels, predicted, paths[1])
     plot_misclassified(x_test, labels, predicted, paths[2])
+    plot_w1_tiles(weights[0], paths[3])
+    plot_hidden_activations(x_test, labels, weights, paths[4])
     return paths
 
 
@@ -489,6 +598,110 @@ def predict_images(paths, weights):
         print("   " + "  ".join(map("{}: {:.3f}".format, range(10), probabilities)))
 
 
+class DrawingBoard:
+    """Draw a digit with the mouse and watch the network read it, in a matplotlib figure:
+    the canvas on the left (left button draws, right button or any key clears), the
+    digit as the network sees it in the middle (mnist_like, as for --predict), the ten
+    probabilities on the right, updated as you draw. Plain matplotlib events."""
+
+    SIZE = 140        # canvas pixels: 5 per MNIST pixel
+    PEN = 7.0         # pen radius, in canvas pixels
+
+    def __init__(self, weights, figure):
+        self.weights, self.figure, self.pen = weights, figure, None
+        self.ink = np.zeros((self.SIZE, self.SIZE))
+        self.probabilities = np.zeros(10)
+        self.canvas_axes, seen_axes, bar_axes = figure.subplots(1, 3,
+                                                                width_ratios=(1, 1, 1.3))
+        self.canvas_image = self.canvas_axes.imshow(self.ink, cmap="gray", vmin=0, vmax=1)
+        self.canvas_axes.set(title="Draw here with the left button\n(right button or a "
+                                   "key: clear)", xticks=[], yticks=[])
+        self.seen_image = seen_axes.imshow(np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1)
+        seen_axes.set(title="What the network sees\n(28 x 28, as in MNIST)", xticks=[],
+                      yticks=[])
+        self.bars = bar_axes.bar(range(10), self.probabilities)
+        self.bar_axes = bar_axes
+        bar_axes.set(ylim=(0, 1), xticks=range(10), xlabel="digit", ylabel="probability")
+        figure.canvas.mpl_connect("button_press_event", self.on_press)
+        figure.canvas.mpl_connect("motion_notify_event", self.on_move)
+        figure.canvas.mpl_connect("button_release_event", self.on_release)
+        figure.canvas.mpl_connect("key_press_event", lambda event: self.clear())
+        self.update()
+
+    def on_press(self, event):
+        """Left button: put the pen down there; right button: clear."""
+        if event.inaxes is self.canvas_axes and event.button == 1:
+            self.pen = (event.xdata, event.ydata)
+            self.paint(self.pen, self.pen)
+        elif event.button == 3:
+            self.clear()
+
+    def on_move(self, event):
+        """While the pen is down: ink the segment from where it was to where it is."""
+        if self.pen is not None and event.inaxes is self.canvas_axes:
+            self.paint(self.pen, (event.xdata, event.ydata))
+            self.pen = (event.xdata, event.ydata)
+
+    def on_release(self, event):
+        self.pen = None
+
+    def paint(self, start, end):
+        """Ink the segment from `start` to `end` ((x, y) in canvas pixels) with a round
+        pen: every pixel at once, by its distance to the segment."""
+        start, end = np.asarray(start, float), np.asarray(end, float)
+        pixels = np.stack(np.meshgrid(np.arange(self.SIZE), np.arange(self.SIZE)), -1)
+        along = end - start
+        t = np.clip((pixels - start) @ along / max(along @ along, 1e-12), 0, 1)
+        distance = np.linalg.norm(pixels - (start + t[..., None] * along), axis=-1)
+        self.ink = np.maximum(self.ink, np.clip(self.PEN - distance, 0, 1))
+        self.update()
+
+    def clear(self):
+        self.ink[:] = 0
+        self.pen = None
+        self.update()
+
+    def update(self):
+        """Read the canvas as --predict reads an image, and redraw the figure."""
+        try:
+            seen = mnist_like(self.ink)
+            self.probabilities = forward_pass(seen.astype(self.weights[0].dtype),
+                                              self.weights)[0][-1]
+        except ValueError:                                   # nothing drawn yet
+            seen, self.probabilities = np.zeros(784), np.zeros(10)
+        self.canvas_image.set_data(self.ink)
+        self.seen_image.set_data(seen.reshape(28, 28))
+        digit = int(np.argmax(self.probabilities))
+        for k, (bar, probability) in enumerate(zip(self.bars, self.probabilities)):
+            bar.set_height(probability)
+            bar.set_color("C1" if k == digit else "C0")
+        self.bar_axes.set_title(f"The network reads a {digit} "
+                                f"({self.probabilities[digit]:.0%})\n"
+                                if self.probabilities.any() else "Probabilities\n")
+        self.figure.canvas.draw_idle()
+
+
+class DisplayError(RuntimeError):
+    """--draw found no display to open its window on."""
+
+
+def draw_digits(weights):
+    """--draw: open the drawing board in a window, until it is closed."""
+    import matplotlib.pyplot as plt
+    backend = plt.get_backend()
+    if backend.lower() in ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template"):
+        raise DisplayError(f"--draw needs a display to open its window, and there is none "
+                           f"(matplotlib's backend is {backend}); use --predict IMAGE to "
+                           "read a digit from an image file instead")
+    try:
+        figure = plt.figure("Draw a digit", figsize=(11, 4.2), layout="constrained")
+    except Exception as exc:                 # e.g. Tk's "couldn't connect to display"
+        raise DisplayError(f"--draw cannot open its window ({exc}); use --predict IMAGE "
+                           "to read a digit from an image file instead") from None
+    board = DrawingBoard(weights, figure)    # noqa: F841  (kept alive while shown)
+    plt.show()
+
+
 # ---- Beyond the TP: the command line ---------------------------------------------------
 
 def batch_size_type(text):
@@ -546,9 +759,17 @@ def parse_arguments(argv=None):
     parser.add_argument("--predict", nargs="+", type=Path, metavar="IMAGE",
                         help="with --load: print the digit read in each image and its ten "
                              "probabilities, and nothing else")
+    parser.add_argument("--draw", action="store_true",
+                        help="with --load: open a window where you draw a digit with the "
+                             "mouse and watch the network read it (needs a display)")
+    parser.add_argument("--check-gradients", action="store_true",
+                        help="before training, compare backpropagation with finite "
+                             "differences of the loss; stop if they disagree")
     args = parser.parse_args(argv)
     if args.load is None and args.predict:
         parser.error("--predict needs --load (the weights of a trained network)")
+    if args.load is None and args.draw:
+        parser.error("--draw needs --load (the weights of a trained network)")
     if args.load is None and args.epochs == 0:
         parser.error("--epochs 0 (evaluation only) needs --load (the weights to evaluate)")
     return args
@@ -596,6 +817,10 @@ def train_from_arguments(args):
                                                           args.validation, rng)
     weights = (load_weights(args.load, dtype)[0] if args.load is not None
                else init_weights(rng, dtype))
+    if args.check_gradients:          # on 10 training examples; `rng` is left untouched
+        sample = np.random.default_rng(args.seed).choice(len(x_train), min(10, len(x_train)),
+                                                         replace=False)
+        check_gradients(x_train[sample], y_train[sample], weights)
     start = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):     # Monitor catches non-finite
         history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr,
@@ -628,11 +853,14 @@ def main(argv=None):
         if args.predict:
             predict_images(args.predict, load_weights(args.load)[0])
             return 0
+        if args.draw:
+            draw_digits(load_weights(args.load)[0])
+            return 0
         return train_from_arguments(args)
     except BrokenPipeError:                  # e.g. `... | head -1`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (DataError, Diverged, OSError) as exc:
+    except (DataError, Diverged, GradientError, DisplayError, OSError) as exc:
         message = (f"{exc.filename}: {exc.strerror}." if isinstance(exc, OSError)
                    and exc.filename else str(exc))
         print(f"error: {message}", file=sys.stderr)

@@ -2,6 +2,7 @@
 script as a user does."""
 
 import gzip
+import os
 import struct
 import subprocess
 import sys
@@ -67,10 +68,28 @@ def mnist():
     return mnist_ffnn_batched.load_data()
 
 
-def run_script(script, *args, cwd=None, timeout=180):
-    """Run `python script args...` as a user does; returns the CompletedProcess."""
+@pytest.fixture(scope="session")
+def trained(mnist, tmp_path_factory):
+    """A network trained briefly on the shipped MNIST (about 5 % test error), and the
+    .npz file it is saved in."""
+    import mnist_ffnn
+    import mnist_ffnn_batched
+    x_train, y_train, x_test, y_test = mnist
+    rng = np.random.default_rng(0)
+    weights = mnist_ffnn.init_weights(rng)
+    mnist_ffnn_batched.train(x_train[:10000], y_train[:10000], x_test, y_test, weights,
+                             epochs=2, lr=0.05, batch_size=20, rng=rng, log=lambda s: None)
+    path = tmp_path_factory.mktemp("model") / "model.npz"
+    mnist_ffnn_batched.save_weights(path, weights, {"note": "test"})
+    return weights, path
+
+
+def run_script(script, *args, cwd=None, env=None, timeout=180):
+    """Run `python script args...` as a user does (with `env` added to the environment);
+    returns the CompletedProcess."""
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def assert_clean_failure(result, *fragments, status=None):
@@ -81,3 +100,27 @@ def assert_clean_failure(result, *fragments, status=None):
     lines = result.stderr.strip().splitlines()
     for fragment in fragments:
         assert fragment in lines[-1], result.stderr
+
+
+def send_mouse(board, name, x, y, button=None):
+    """Send a synthetic mouse event to the figure of a DrawingBoard, at (x, y) in the
+    pixels of its canvas (as a user's mouse would)."""
+    from matplotlib.backend_bases import MouseEvent
+    canvas = board.figure.canvas
+    px, py = board.canvas_axes.transData.transform((x, y))
+    canvas.callbacks.process(name, MouseEvent(name, canvas, px, py, button=button))
+
+
+def draw_strokes(board, strokes):
+    """Draw each stroke, a list of (x, y) canvas points, with the left button."""
+    board.figure.canvas.draw()                  # lay the figure out: coordinates settle
+    for stroke in strokes:
+        send_mouse(board, "button_press_event", *stroke[0], button=1)
+        for point in stroke[1:]:
+            send_mouse(board, "motion_notify_event", *point)
+        send_mouse(board, "button_release_event", *stroke[-1], button=1)
+
+
+def stroke(start, end, steps=12):
+    """The points of a straight stroke from `start` to `end`, as a mouse reports them."""
+    return [tuple(p) for p in np.linspace(start, end, steps)]

@@ -21,6 +21,9 @@ ALLOWED = {
     "plot_misclassified": "plotting code: one panel per digit shown",
     "save_plots": "plotting code: the three figure files",
     "train_from_arguments": "command line: the three output options",
+    "gradient_errors": "finite differences: a few dozen loss evaluations per matrix",
+    "check_gradients": "prints one line per weight matrix",
+    "update": "drawing board: the ten bars of the chart",
 }
 LOOPS = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 

@@ -18,19 +18,6 @@ from mnist_ffnn import DataError
 from mnist_ffnn_batched import load_weights, save_weights
 
 
-@pytest.fixture(scope="module")
-def trained(mnist, tmp_path_factory):
-    """A network trained briefly on the shipped MNIST, and its saved file."""
-    x_train, y_train, x_test, y_test = mnist
-    rng = np.random.default_rng(0)
-    weights = mnist_ffnn.init_weights(rng)
-    mnist_ffnn_batched.train(x_train[:10000], y_train[:10000], x_test, y_test, weights,
-                             epochs=2, lr=0.05, batch_size=20, rng=rng, log=lambda s: None)
-    path = tmp_path_factory.mktemp("model") / "model.npz"
-    save_weights(path, weights, {"note": "test"})
-    return weights, path
-
-
 def test_save_load_round_trip(trained, mnist):
     weights, path = trained
     loaded, config = load_weights(path)
@@ -218,12 +205,52 @@ def test_training_loss_is_the_mean_cross_entropy():
 
 def test_plots(fake_mnist, tmp_path):
     import matplotlib.image
-    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--epochs", 2, "--lr", 0.01,
-                 "--plots", tmp_path / "figures")
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--epochs", 2, "--lr",
+                 0.01, "--plots", tmp_path / "figures")
     assert result.returncode == 0, result.stderr
-    for name in ("learning_curves.png", "confusion_matrix.png", "misclassified.png"):
+    names = ["learning_curves.png", "confusion_matrix.png", "misclassified.png",
+             "w1_tiles.png", "hidden_activations.png"]
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(names)
+    for name in names:
         image = matplotlib.image.imread(tmp_path / "figures" / name)
         assert image.shape[0] > 200 and image.shape[1] > 400 and image.std() > 0.01
+
+
+def test_w1_tiles_are_the_columns_of_w1(tmp_path, monkeypatch):
+    """The mosaic drawn is w1's column k as a 28x28 tile at row k // 16, column k % 16."""
+    from matplotlib.axes import Axes
+    shown = []
+    real_imshow = Axes.imshow
+    monkeypatch.setattr(Axes, "imshow",
+                        lambda self, image, **kw: shown.append(image) or real_imshow(
+                            self, image, **kw))
+    w1 = np.random.default_rng(0).standard_normal((784, 128))
+    mnist_ffnn_batched.plot_w1_tiles(w1, tmp_path / "tiles.png")
+    mosaic = shown[0]
+    assert mosaic.shape == (8 * 30, 16 * 30)
+    for k in (0, 17, 127):
+        row, col = divmod(k, 16)
+        tile = mosaic[30 * row + 1:30 * row + 29, 30 * col + 1:30 * col + 29]
+        np.testing.assert_array_equal(tile, w1[:, k].reshape(28, 28))
+    assert np.isnan(mosaic[0]).all() and np.isnan(mosaic[:, 29]).all()   # the borders
+
+
+def test_hidden_activations_are_the_means_per_digit(tmp_path, monkeypatch, trained, mnist):
+    from matplotlib.axes import Axes
+    shown = []
+    real_imshow = Axes.imshow
+    monkeypatch.setattr(Axes, "imshow",
+                        lambda self, image, **kw: shown.append(image) or real_imshow(
+                            self, image, **kw))
+    weights = trained[0]
+    x, labels = mnist[2][:500], np.argmax(mnist[3][:500], axis=1)
+    mnist_ffnn_batched.plot_hidden_activations(x, labels, weights, tmp_path / "a.png")
+    image = shown[0]
+    assert image.shape == (10, 128)
+    a1 = mnist_ffnn.forward_pass(x, weights)[0][1]
+    for digit in (0, 7):                  # each row holds that digit's mean a1, sorted
+        np.testing.assert_allclose(np.sort(image[digit]),
+                                   np.sort(a1[labels == digit].mean(axis=0)), rtol=1e-5)
 
 
 def test_confusion_matrix():

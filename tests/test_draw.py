@@ -1,0 +1,80 @@
+"""--draw: the drawing board, driven headless by synthetic mouse and key events sent to
+its figure's canvas, as a user's mouse would send them."""
+
+import numpy as np
+import pytest
+from matplotlib.backend_bases import KeyEvent
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+import mnist_ffnn_batched
+from conftest import assert_clean_failure, draw_strokes, run_script, send_mouse, stroke
+
+# Strokes on the 140 x 140 canvas (x to the right, y down), as a person draws digits.
+DIGITS = {
+    1: [stroke((70, 20), (72, 120))],
+    7: [stroke((35, 25), (105, 25)), stroke((105, 25), (60, 120))],
+    0: [[(70 + 30 * np.sin(t), 70 - 45 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 40)]],
+    4: [stroke((50, 20), (40, 80)), stroke((40, 80), (110, 80)), stroke((90, 30), (90, 125))],
+}
+
+
+def new_board(weights):
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    canvas = FigureCanvasAgg(figure)                  # headless: an image, no window
+    canvas.draw_idle = lambda: None    # a window redraws when idle; here, not per event
+    return mnist_ffnn_batched.DrawingBoard(weights, figure)
+
+
+@pytest.mark.parametrize("digit", sorted(DIGITS))
+def test_a_drawn_digit_is_read(trained, digit):
+    board = new_board(trained[0])
+    assert not board.probabilities.any()              # nothing drawn: no reading yet
+    draw_strokes(board, DIGITS[digit])
+    assert board.ink.max() == 1 and 0.03 < board.ink.mean() < 0.3
+    assert int(np.argmax(board.probabilities)) == digit
+    assert board.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    heights = [bar.get_height() for bar in board.bars]
+    np.testing.assert_allclose(heights, board.probabilities)      # the bars show it
+    seen = board.seen_image.get_array()
+    np.testing.assert_allclose(seen.ravel(), mnist_ffnn_batched.mnist_like(board.ink))
+    assert f"reads a {digit}" in board.bar_axes.get_title()
+
+
+def test_strokes_are_continuous_however_fast_the_mouse(trained):
+    """Two mouse positions far apart are joined by ink, as a pen would draw."""
+    board = new_board(trained[0])
+    draw_strokes(board, [[(20, 70), (120, 70)]])            # one jump of 100 pixels
+    assert board.ink[70, 20:121].min() == 1
+
+
+@pytest.mark.parametrize("how", ["right button", "key"])
+def test_clear(trained, how):
+    board = new_board(trained[0])
+    draw_strokes(board, DIGITS[7])
+    if how == "right button":
+        send_mouse(board, "button_press_event", 70, 70, button=3)
+    else:
+        canvas = board.figure.canvas
+        canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", canvas, "c"))
+    assert board.ink.max() == 0 and not board.probabilities.any()
+    assert not np.any(board.seen_image.get_array())
+    assert [bar.get_height() for bar in board.bars] == [0] * 10
+    draw_strokes(board, DIGITS[1])                             # and one can draw again
+    assert int(np.argmax(board.probabilities)) == 1
+
+
+def test_moving_without_the_button_draws_nothing(trained):
+    board = new_board(trained[0])
+    board.figure.canvas.draw()
+    for x in range(20, 120, 10):
+        send_mouse(board, "motion_notify_event", x, 70)
+    assert board.ink.max() == 0
+
+
+def test_draw_without_a_display_says_so(trained):
+    result = run_script("mnist_ffnn_batched.py", "--load", trained[1], "--draw",
+                        env={"MPLBACKEND": "Agg"})
+    assert_clean_failure(result, "--draw needs a display", "use --predict IMAGE", status=1)
+    assert_clean_failure(run_script("mnist_ffnn_batched.py", "--draw"),
+                         "--draw needs --load", status=2)
