@@ -25,6 +25,7 @@ your own digit; the command line (`python mnist_ffnn_batched.py --help`).
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -39,6 +40,11 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+try:                           # optional, for speed only: see blas_threads
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    threadpool_limits = None
 
 from mnist_ffnn import (DATA_DIR, DataError, argument_type, compute_error, forward_pass,
                         init_weights, load_mnist, preprocess_inputs, preprocess_outputs,
@@ -87,17 +93,33 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     n = len(x_train)
     batch_size = n if batch_size is None else min(batch_size, n)
     rng = np.random.default_rng() if rng is None else rng
-    with Monitor(n, epochs, (x_test, y_test), validation, max_loss, log) as monitor:
+    w1, w2, w3 = weights
+    with Monitor(n, epochs, (x_test, y_test), validation, max_loss, log) as monitor, \
+            blas_threads(1 if batch_size < 128 else None):      # speed: see blas_threads
         for epoch in range(1, epochs + 1):                     # the loop over epochs
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle and batch_size < n else None
             for first in range(0, n, batch_size):              # the loop over batches
                 batch = (slice(first, first + batch_size) if order is None
                          else order[first:first + batch_size])
-                activations, zs = forward_pass(x_train[batch], weights)
-                deltas = backpropagation(activations, zs, y_train[batch], weights)
-                update_weights(weights, deltas, lr)
-                if monitor.after_batch(zs[2], y_train[batch]):     # Ctrl-C: stop now
+                a0, y = x_train[batch], y_train[batch]
+                if batch_size > 10:                            # the TP's three steps
+                    activations, zs = forward_pass(a0, weights)
+                    deltas = backpropagation(activations, zs, y, weights)
+                    update_weights(weights, deltas, lr)
+                else:
+                    # The same result, faster for small batches, as in mnist_ffnn.train:
+                    # a pixel with no ink in the whole batch adds nothing to z1 and gets
+                    # no change in w1. Half of the pixels are such at B = 10 (four fifths
+                    # at B = 1), so the three steps run on the rows w1[active] of the
+                    # others, which are then written back.
+                    active = np.flatnonzero(a0.any(axis=0))
+                    sub = [w1[active], w2, w3]
+                    activations, zs = forward_pass(a0[:, active], sub)
+                    deltas = backpropagation(activations, zs, y, sub)
+                    update_weights(sub, deltas, lr)
+                    w1[active] = sub[0]
+                if monitor.after_batch(zs[2], y):                # Ctrl-C: stop now
                     break
             if monitor.after_epoch(time.perf_counter() - start, weights):
                 break
@@ -177,6 +199,17 @@ MAX_LOSS = 5 * math.log(10)    # an epoch's mean loss above this: training diver
 
 class Diverged(ArithmeticError):
     """Training produced a loss above the limit, or non-finite values."""
+
+
+def blas_threads(count):
+    """A context in which the BLAS library that NumPy uses for its matrix products runs
+    `count` threads (None: as it was). One thread is faster for batches under about 128
+    examples: their products are too small to share, and waking a second thread costs
+    more than it saves; all cores are faster for large batches (README, Speed). Needs
+    threadpoolctl (in requirements.txt); without it, this does nothing."""
+    if count is None or threadpool_limits is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=count, user_api="blas")
 
 
 def cross_entropy(z3, y):

@@ -1,35 +1,41 @@
 """Speed benchmark of both scripts on the shipped MNIST (not a test: run it by hand).
 
-    python tests/benchmark.py [--repeats 3] [--json figures/benchmark.json]
-    python tests/benchmark.py --profile 100     # where the time of one batch goes
+    python tests/manual/benchmark.py                  # about 3 minutes; 6 with PyTorch
+    python tests/manual/benchmark.py --profile 100    # where the time of one batch goes
+    python tests/manual/benchmark.py --update-report  # also the data of report.md
 
 Times one training epoch (evaluation excluded) of the per-example script and of the
-batched script for several batch sizes, in float32 and float64, each `--repeats` times,
-and prints the median and the spread (min-max). The work of an epoch is counted in
-floating-point operations from the TP's equations (see FLOPS_* below), so each batched
-case gets a GFLOP/s figure, compared with one large matrix product measured in the same
-run: that ratio, not the seconds, is what carries from one machine to another.
-First, it runs the default `python mnist_ffnn_batched.py` (2 epochs: memory does not grow
-with epochs) in a child process and reports its peak resident memory (measured before
-this process loads anything: a forked child starts with its parent's pages).
+batched script for batch sizes 1, 10, 100, 1000 and the whole set, in float32 and
+float64, `--repeats` times each, and prints the median and the spread (min-max). The
+work of an epoch is counted in floating-point operations from the TP's equations (see
+FLOPS_* below), so each case also gets a GFLOP/s figure, to compare with one large
+matrix product measured in the same run. It also measures the peak memory of the
+default `python mnist_ffnn_batched.py` (in a child process, 2 epochs).
 
-Like the scripts, it uses one BLAS thread unless OPENBLAS_NUM_THREADS says otherwise.
+If PyTorch can be imported (it is never a dependency of the project: install it in a
+separate virtual environment, with numpy, matplotlib and threadpoolctl, and run this
+file with that environment's python), the same epoch is timed in PyTorch, side by side
+in the same run: the same network and initial weights, no biases, the summed
+cross-entropy, plain SGD, float32, the same shuffling, written as a PyTorch user writes
+it (nn.Sequential, optim.SGD); the faster of 1 and 2 threads is kept.
+
+The table goes to runs/benchmark.json (ignored by git). `--update-report` writes it
+to figures/benchmark.json instead, the file report.md quotes, and rewrites report.md's
+tables from it: the numbers quoted in the report's text must then be updated by hand
+(tests/test_report.py says which).
 """
 
+import argparse
+import json
 import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # what the scripts do (before NumPy)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -48,6 +54,7 @@ import mnist_ffnn_batched  # noqa: E402
 WEIGHTS = 784 * 128 + 128 * 64 + 64 * 10
 FLOPS_PER_EXAMPLE = 2 * WEIGHTS + 2 * (10 * 64 + 64 * 128) + 2 * WEIGHTS
 FLOPS_PER_BATCH = 2 * WEIGHTS
+BATCH_SIZES = (1, 10, 100, 1000, 60000)
 
 
 def epoch_flops(n, batch_size):
@@ -61,17 +68,61 @@ def summary(seconds):
             "runs": seconds}
 
 
-def time_epoch(train, data, dtype, repeats, **options):
-    """Seconds of one training epoch (evaluation excluded), `repeats` times."""
+def time_per_example_epoch(data, repeats):
+    """Seconds of one epoch of mnist_ffnn.train (it prints its epoch line: silenced)."""
+    import contextlib
+    import io
+    seconds = []
+    for repeat in range(repeats):
+        weights = mnist_ffnn.init_weights(np.random.default_rng(repeat))
+        with contextlib.redirect_stdout(io.StringIO()):
+            seconds.append(mnist_ffnn.train(*data, weights, epochs=1)[0]["seconds"])
+    return summary(seconds)
+
+
+def time_batched_epoch(data, dtype, batch_size, repeats):
+    """Seconds of one epoch of mnist_ffnn_batched.train at `batch_size`."""
     seconds = []
     for repeat in range(repeats):
         weights = mnist_ffnn.init_weights(np.random.default_rng(repeat), dtype)
-        history = train(*data, weights, epochs=1, lr=1e-3, log=lambda line: None, **options)
+        history = mnist_ffnn_batched.train(*data, weights, epochs=1, lr=1e-3,
+                                           batch_size=batch_size,
+                                           rng=np.random.default_rng(0), log=lambda s: None)
         seconds.append(history[0]["seconds"])
     return summary(seconds)
 
 
-def matmul_gflops(dtype, repeats, n=2048):
+def time_torch_epoch(torch, data, batch_size, repeats, threads, dtype=np.float32):
+    """Seconds of the same epoch in PyTorch with `threads` threads."""
+    torch.set_num_threads(threads)
+    x = torch.from_numpy(data[0].astype(dtype))
+    labels = torch.from_numpy(np.argmax(data[1], axis=1))
+    seconds = []
+    for repeat in range(repeats):
+        network = torch.nn.Sequential(
+            torch.nn.Linear(784, 128, bias=False), torch.nn.Sigmoid(),
+            torch.nn.Linear(128, 64, bias=False), torch.nn.Sigmoid(),
+            torch.nn.Linear(64, 10, bias=False)).to(x.dtype)
+        weights = mnist_ffnn.init_weights(np.random.default_rng(repeat), dtype)
+        with torch.no_grad():              # the same initial weights (Linear stores w^T)
+            for layer, w in zip(network[::2], weights):
+                layer.weight.copy_(torch.from_numpy(w.T))
+        optimizer = torch.optim.SGD(network.parameters(), lr=1e-3)
+        generator = torch.Generator().manual_seed(0)
+        start = time.perf_counter()
+        order = torch.randperm(len(x), generator=generator)
+        for first in range(0, len(x), batch_size):
+            batch = order[first:first + batch_size] if batch_size < len(x) else slice(None)
+            loss = torch.nn.functional.cross_entropy(network(x[batch]), labels[batch],
+                                                     reduction="sum")
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - start)
+    return summary(seconds)
+
+
+def matmul_gflops(dtype, repeats=5, n=2048):
     """GFLOP/s of an (n, n) . (n, n) product in `dtype` (median of `repeats`)."""
     rng = np.random.default_rng(0)
     a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
@@ -85,100 +136,142 @@ def matmul_gflops(dtype, repeats, n=2048):
 
 
 def peak_memory_of_default_run():
-    """Peak resident memory (MB) of `python mnist_ffnn_batched.py --epochs 2`."""
+    """Peak resident memory (MiB) of `python mnist_ffnn_batched.py --epochs 2`."""
     subprocess.run([sys.executable, str(ROOT / "mnist_ffnn_batched.py"), "--epochs", "2"],
                    check=True, stdout=subprocess.DEVNULL)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024   # KiB -> MiB
 
 
 def profile_epoch(data, batch_size):
-    """Microseconds per batch of each step of one batched epoch (float32): gathering the
-    batch, forward_pass, backpropagation, update_weights, and, inside the first two,
-    the two products with the 784 input rows, z1 = a0 . w1 and dw1 = a0^T . e1."""
+    """Microseconds per batch of each step of one batched epoch (float32, the threads
+    that train uses): gathering the batch, forward_pass, backpropagation,
+    update_weights, and the two products with the 784 input rows, z1 = a0 . w1 and
+    dw1 = a0^T . e1, timed again on their own."""
     x_train, y_train = data[0], data[1]
     weights = mnist_ffnn.init_weights(np.random.default_rng(0))
     order = np.random.default_rng(0).permutation(len(x_train))
     steps = dict.fromkeys(["gather", "forward_pass", "backpropagation", "update_weights",
                            "z1 = a0 . w1", "dw1 = a0^T . e1"], 0.0)
     clock = time.perf_counter
-    for first in range(0, len(x_train), batch_size):           # the loop over batches
-        t0 = clock()
-        batch = order[first:first + batch_size]
-        a0, y = x_train[batch], y_train[batch]
-        t1 = clock()
-        activations, zs = mnist_ffnn_batched.forward_pass(a0, weights)
-        t2 = clock()
-        deltas = mnist_ffnn_batched.backpropagation(activations, zs, y, weights)
-        t3 = clock()
-        mnist_ffnn.update_weights(weights, deltas, 1e-3)
-        t4 = clock()
-        a0 @ weights[0]
-        t5 = clock()
-        e1 = mnist_ffnn.errors(activations, zs, y, weights)[0]
-        t6 = clock()
-        a0.T @ e1
-        t7 = clock()
-        for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t7 - t6)):
-            steps[name] += seconds
+    with mnist_ffnn_batched.blas_threads(1 if batch_size < 128 else None):
+        for first in range(0, len(x_train), batch_size):       # the loop over batches
+            t0 = clock()
+            batch = order[first:first + batch_size]
+            a0, y = x_train[batch], y_train[batch]
+            t1 = clock()
+            activations, zs = mnist_ffnn.forward_pass(a0, weights)
+            t2 = clock()
+            deltas = mnist_ffnn_batched.backpropagation(activations, zs, y, weights)
+            t3 = clock()
+            mnist_ffnn.update_weights(weights, deltas, 1e-3)
+            t4 = clock()
+            a0 @ weights[0]
+            t5 = clock()
+            a0.T @ activations[1]                  # the shape of a0^T . e1
+            t6 = clock()
+            for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4,
+                                             t6 - t5)):
+                steps[name] += seconds
     batches = -(-len(x_train) // batch_size)
     return {name: 1e6 * seconds / batches for name, seconds in steps.items()}
+
+
+def blas_description():
+    """Which BLAS NumPy uses, as threadpoolctl reports it (if installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown BLAS (threadpoolctl not installed)"
+    blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return ", ".join(blas) or "no BLAS found"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="timings per case")
-    parser.add_argument("--json", type=Path, default=ROOT / "figures" / "benchmark.json",
-                        help="where to write the table")
     parser.add_argument("--profile", type=int, metavar="B", default=None,
                         help="only print the time of each step of one epoch at batch size B")
+    parser.add_argument("--update-report", action="store_true",
+                        help="write figures/benchmark.json (what report.md quotes) and "
+                             "rewrite report.md's tables, instead of runs/benchmark.json")
+    parser.add_argument("--no-torch", action="store_true",
+                        help="do not time PyTorch even if it can be imported")
     args = parser.parse_args()
     if args.profile is not None:
-        data = mnist_ffnn.load_data(mnist_ffnn.DATA_DIR)
-        profile = profile_epoch(data, args.profile)
+        profile = profile_epoch(mnist_ffnn_batched.load_data(), args.profile)
         print(f"one epoch at batch size {args.profile}, float32, µs per batch:")
         for name, micros in profile.items():
             print(f"  {name:<18} {micros:8.1f}")
         return
-    print(f"numpy {np.__version__}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
-    table = {"numpy": np.__version__, "threads": os.environ["OPENBLAS_NUM_THREADS"],
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            pass
+    out = ROOT / ("figures" if args.update_report else "runs") / "benchmark.json"
+    table = {"numpy": np.__version__, "blas": blas_description(), "cores": os.cpu_count(),
+             "machine": platform.machine(), "torch": torch and torch.__version__,
              "repeats": args.repeats, "flops_per_example": FLOPS_PER_EXAMPLE,
-             "flops_per_batch": FLOPS_PER_BATCH, "matmul_gflops": {}, "per_example": {},
-             "batched": []}
+             "flops_per_batch": FLOPS_PER_BATCH, "matmul_gflops": {}, "batched": []}
+    print(f"numpy {np.__version__}, {table['blas']}, {platform.machine()}, "
+          f"{os.cpu_count()} cores; PyTorch {table['torch'] or 'not installed'}")
     table["default_run_peak_rss_mib"] = peak_memory_of_default_run()
     print(f"peak resident memory of the default run: "
           f"{table['default_run_peak_rss_mib']:.0f} MiB")
     for name in ("float32", "float64"):
-        table["matmul_gflops"][name] = matmul_gflops(np.dtype(name), 5)
-        print(f"matmul 2048x2048 {name}: {table['matmul_gflops'][name]:.1f} GFLOP/s")
+        for threads in (1, None):
+            with mnist_ffnn_batched.blas_threads(threads):
+                key = f"{name}, {threads or 'all'} thread{'s' if threads != 1 else ''}"
+                table["matmul_gflops"][key] = matmul_gflops(np.dtype(name))
+            print(f"matmul 2048x2048 {key}: {table['matmul_gflops'][key]:.1f} GFLOP/s",
+                  flush=True)
 
-    data = mnist_ffnn.load_data(mnist_ffnn.DATA_DIR, dtype=np.float32)
-    n = len(data[0])
-    result = time_epoch(mnist_ffnn.train, data, np.float32, args.repeats)
-    table["per_example"] = {"dtype": "float32", "examples": n, **result}
-    print(f"\nper-example epoch, float32, {n} examples: median {result['median']:.2f} s "
-          f"(min {result['min']:.2f}, max {result['max']:.2f})")
-
-    print(f"\n{'batched':>8} {'dtype':>8} {'median s':>9} {'min-max s':>13} "
-          f"{'GFLOP/s':>8} {'% of matmul':>12}")
+    data = {"float32": mnist_ffnn_batched.load_data(dtype=np.float32)}
+    n = len(data["float32"][0])
+    with mnist_ffnn_batched.blas_threads(1):
+        table["per_example"] = {"dtype": "float32", "examples": n,
+                                **time_per_example_epoch(data["float32"], args.repeats)}
+    print(f"\nper-example script, float32, one epoch of {n} examples: median "
+          f"{table['per_example']['median']:.2f} s (min {table['per_example']['min']:.2f}, "
+          f"max {table['per_example']['max']:.2f})", flush=True)
+    print(f"\n{'batch':>6} {'dtype':>8} {'ours, s':>8} {'min-max':>13} {'GFLOP/s':>8}"
+          + (f" {'PyTorch, s':>11} {'threads':>7} {'ours/PyTorch':>12}" if torch else ""))
     for name in ("float32", "float64"):
-        dtype = np.dtype(name)
-        data = mnist_ffnn.load_data(mnist_ffnn.DATA_DIR, dtype=dtype)
-        for batch_size in (1, 10, 100, 1000, n):
-            result = time_epoch(mnist_ffnn_batched.train, data, dtype, args.repeats,
-                                batch_size=batch_size, rng=np.random.default_rng(0))
-            gflops = epoch_flops(n, batch_size) / result["median"] / 1e9
-            ratio = gflops / table["matmul_gflops"][name]
-            table["batched"].append({"batch_size": batch_size, "dtype": name, **result,
-                                     "gflops": gflops, "fraction_of_matmul": ratio})
-            print(f"{batch_size:>8} {name:>8} {result['median']:>9.3f} "
-                  f"{result['min']:>6.3f}-{result['max']:<6.3f} {gflops:>8.1f} "
-                  f"{100 * ratio:>11.0f}%", flush=True)
-        del data
-
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    mnist_ffnn.write_json(args.json, table)
-    print(f"table written to {args.json}")
+        if name not in data:
+            data = {name: mnist_ffnn_batched.load_data(dtype=np.dtype(name))}
+        for batch_size in BATCH_SIZES:
+            ours = time_batched_epoch(data[name], np.dtype(name), batch_size, args.repeats)
+            row = {"batch_size": batch_size, "dtype": name, **ours,
+                   "gflops": epoch_flops(n, batch_size) / ours["median"] / 1e9}
+            line = (f"{batch_size:>6} {name:>8} {ours['median']:>8.3f} "
+                    f"{ours['min']:>6.3f}-{ours['max']:<6.3f} {row['gflops']:>8.1f}")
+            if torch and name == "float32":
+                runs = {threads: time_torch_epoch(torch, data[name], batch_size,
+                                                  args.repeats, threads)
+                        for threads in (1, 2)}
+                threads = min(runs, key=lambda t: runs[t]["median"])
+                row["torch"] = {"threads": threads, **runs[threads],
+                                "other_threads_median": runs[3 - threads]["median"]}
+                row["ratio"] = ours["median"] / runs[threads]["median"]
+                line += (f" {runs[threads]['median']:>11.3f} {threads:>7} "
+                         f"{row['ratio']:>12.2f}")
+                if batch_size == 1:
+                    table["per_example"]["ratio_to_torch_batch_1"] = (
+                        table["per_example"]["median"] / runs[threads]["median"])
+            table["batched"].append(row)
+            print(line, flush=True)
+    if torch:
+        print(f"\nper-example script / PyTorch at batch size 1: "
+              f"{table['per_example']['ratio_to_torch_batch_1']:.2f}")
+    out.parent.mkdir(exist_ok=True)
+    mnist_ffnn_batched.write_json(out, table)
+    print(f"table written to {out.relative_to(ROOT)}")
+    if args.update_report:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import report_experiments
+        report_experiments.refresh_report_tables()
 
 
 if __name__ == "__main__":
