@@ -296,20 +296,20 @@ def argument_type(kind, low, strict=False):
 
 def main(argv=None):
     """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--epochs", type=argument_type(int, 0), default=30,
-                        help="passes over the training set")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
+                        help="passes over the training set (default: %(default)s)")
     parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=0.001,
-                        help="learning rate λ of w_i <- w_i - λ δw_i")
-    parser.add_argument("--seed", type=argument_type(int, 0), default=0,
-                        help="seed of the random generator that draws the weights")
+                        help="learning rate λ of w_i <- w_i - λ δw_i (default: 0.001)")
+    parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
+                        help="seed of the generator that draws the weights (default: 0)")
     parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
                         help="train on the first N training examples only (default: all)")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
-                        help="directory of the four MNIST idx files (raw or .gz)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
+                        help="directory of the four MNIST idx files, raw or .gz (default: "
+                             "data/ next to this script)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="floating-point type of inputs, weights and activations")
+                        help="type of inputs, weights and activations (default: float32)")
     args = parser.parse_args(argv)
 
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1

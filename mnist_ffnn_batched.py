@@ -180,9 +180,9 @@ def check_gradients(x, y, weights, log=print):
         f"{len(x)} training examples, in float64:")
     errors = gradient_errors(x, y, weights)
     for name, error in zip(WEIGHT_SHAPES, errors):
-        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE:g})"
+        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE})"
         log(f"  {name}: relative error {error:.1e}  {verdict}")
-    wrong = [name for name, error in zip(WEIGHT_SHAPES, errors) if error > GRADIENT_TOLERANCE]
+    wrong = [name for name, e in zip(WEIGHT_SHAPES, errors) if e > GRADIENT_TOLERANCE]
     if wrong:
         raise GradientError(f"backpropagation does not give the gradient of the loss for "
                             f"{', '.join(wrong)}: check its equations (Task 16)")
@@ -274,7 +274,8 @@ class Monitor:
                            "learning rate")
         if loss > self.max_loss:
             raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
-                           f"is above --max-loss {self.max_loss:.4g} (random guessing gives "
+                           f"is above --max-loss {self.max_loss:.4g} (random guessing "
+                           f"gives "
                            f"{math.log(10):.2f}); use a smaller learning rate, or "
                            "--max-loss inf to go on")
         record = {"epoch": epoch, "train_loss": loss,
@@ -367,8 +368,9 @@ def read_npz_member(archive, name, path, shape, kind, max_bytes):
                             f"{f' of shape {shape}' if shape else ''}.")
         data = member.read(size)
         if len(data) < size or member.read(1):
-            raise DataError(f"{path}: {name} holds {'less' if len(data) < size else 'more'} "
-                            f"data than its header announces ({size} bytes).")
+            amount = "less" if len(data) < size else "more"
+            raise DataError(f"{path}: {name} holds {amount} data than its header announces "
+                            f"({size} bytes).")
     return np.frombuffer(data, dtype).reshape(found, order="F" if fortran_order else "C")
 
 
@@ -386,7 +388,8 @@ def load_weights(path, dtype=None):
             if missing:
                 raise DataError(f"{path}: not a weights file saved by --save (no "
                                 f"{', '.join(missing)} in it).")
-            weights = [read_npz_member(archive, name, path, shape, "f", 8 * math.prod(shape))
+            weights = [read_npz_member(archive, name, path, shape, "f",
+                                       8 * math.prod(shape))      # float64 at the most
                        for name, shape in WEIGHT_SHAPES.items()]
             config = {}
             if "config" in names:
@@ -750,31 +753,32 @@ def max_loss_type(text):
 
 def parse_arguments(argv=None):
     """The options of the batched script (argparse exits with status 2 on a bad one)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--epochs", type=argument_type(int, 0), default=30,
-                        help="passes over the training set (0: only evaluate the weights "
-                             "given by --load)")
-    parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=DEFAULT_LR,
-                        help="learning rate λ of w_i <- w_i - λ δw_i")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
+                        help="passes over the training set; 0 only evaluates the weights "
+                             "given by --load (default: %(default)s)")
+    parser.add_argument("--lr", type=argument_type(float, 0, strict=True),
+                        default=DEFAULT_LR, help="learning rate λ of w_i <- w_i - λ δw_i "
+                                                 "(default: %(default)s)")
     parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
-                        help="examples per batch, or 'all' for the whole training set as "
-                             "one batch (Task 17)")
-    parser.add_argument("--seed", type=argument_type(int, 0), default=0,
-                        help="seed of the random generator that draws the weights, the "
-                             "validation split and the order of the examples")
+                        metavar="B", help="examples per batch, or 'all' for the whole "
+                        "training set as one batch, Task 17 (default: %(default)s)")
+    parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
+                        help="seed of the generator that draws the weights, the validation "
+                             "split and the order of the examples (default: 0)")
     parser.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                         help="keep the training set's order instead of drawing a new one "
-                             "every epoch (default: shuffle)")
+                             "every epoch (which is what happens without this option)")
     parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
                         help="train on the first N training examples only (default: all)")
     parser.add_argument("--validation", type=argument_type(int, 1), metavar="N",
                         help="hold out N training examples (drawn with --seed) and report "
                              "their error after every epoch (default: none)")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
-                        help="directory of the four MNIST idx files (raw or .gz)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
+                        help="directory of the four MNIST idx files, raw or .gz (default: "
+                             "data/ next to this script)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="floating-point type of inputs, weights and activations")
+                        help="type of inputs, weights and activations (default: float32)")
     parser.add_argument("--max-loss", type=max_loss_type, default=MAX_LOSS, metavar="L",
                         help="stop, as diverged, when an epoch's mean training loss "
                              "exceeds L ('inf': only on non-finite values) (default: "
@@ -787,8 +791,9 @@ def parse_arguments(argv=None):
                         help="write the options, every epoch's figures and the result to "
                              "this JSON file")
     parser.add_argument("--plots", type=Path, metavar="DIR",
-                        help="write learning curves, the confusion matrix and a gallery of "
-                             "misclassified digits as PNG files in DIR")
+                        help="write the learning curves, the confusion matrix, "
+                             "misclassified digits, the columns of w1 and the hidden "
+                             "activations per digit as PNG files in DIR")
     parser.add_argument("--predict", nargs="+", type=Path, metavar="IMAGE",
                         help="with --load: print the digit read in each image and its ten "
                              "probabilities, and nothing else")
@@ -851,8 +856,8 @@ def train_from_arguments(args):
     weights = (load_weights(args.load, dtype)[0] if args.load is not None
                else init_weights(rng, dtype))
     if args.check_gradients:          # on 10 training examples; `rng` is left untouched
-        sample = np.random.default_rng(args.seed).choice(len(x_train), min(10, len(x_train)),
-                                                         replace=False)
+        sample = np.random.default_rng(args.seed).choice(
+            len(x_train), min(10, len(x_train)), replace=False)
         check_gradients(x_train[sample], y_train[sample], weights)
     start = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):     # Monitor catches non-finite

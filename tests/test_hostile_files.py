@@ -212,7 +212,6 @@ def test_a_valid_hand_made_png_is_read(tmp_path):
 
 
 def test_sixteen_bit_images_are_scaled_by_their_own_range(tmp_path):
-    from PIL import Image
     digit = np.zeros((28, 28), np.uint16)
     digit[5:23, 13:15] = 40000                                  # a grey "1" on black
     path = tmp_path / "sixteen.png"

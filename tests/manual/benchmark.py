@@ -26,7 +26,6 @@ tables from it: the numbers quoted in the report's text must then be updated by 
 """
 
 import argparse
-import json
 import os
 import platform
 import resource

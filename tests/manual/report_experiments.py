@@ -1,37 +1,37 @@
 """Regenerate every figure and number of report.md (not a test: run it by hand).
 
-    python tests/report_experiments.py            # everything: 22 minutes on 2 cores
-    python tests/report_experiments.py --quick    # small subset, 11 s: does it still run?
-    python tests/report_experiments.py --tables   # only rewrite report.md's tables
+    python tests/manual/report_experiments.py                  # all: ~20 minutes, 2 cores
+    python tests/manual/report_experiments.py --quick          # small subset, ~20 s
+    python tests/manual/report_experiments.py --update-report  # all, into figures/
+    python tests/manual/report_experiments.py --tables         # only report.md's tables
 
-Writes the figures (PNG) and results.json, the raw numbers the report quotes, in
-figures/ (or --out DIR; --quick writes to a temporary directory unless --out is given),
-then rewrites the data tables of report.md (the blocks between <!-- table NAME --> and
-<!-- end -->) from results.json and figures/benchmark.json. The prose around them quotes
-numbers too: tests/test_report.py fails until they agree with the new results.
+Writes results.json (the raw numbers the report quotes) and the figures (PNG) to
+runs/report/ (ignored by git), or with --update-report to figures/, the files report.md
+links, and then rewrites the data tables of report.md (the blocks between
+<!-- table NAME --> and <!-- end -->) from figures/results.json and
+figures/benchmark.json. The prose around the tables quotes numbers too:
+tests/test_report.py fails, naming them, until they agree with the new results.
 
-Learning rates are tuned on a validation split held out from the training set; the test
-set is only used to report the error of each chosen setting. Progress goes to stdout.
-Each run uses one BLAS thread (as the scripts do); times are seconds of training,
-evaluation excluded.
+Learning rates are tuned on a validation split of 10,000 examples held out from the
+training set (seeded), never on the test set, which only reports the error of each
+chosen setting. Times are seconds of training, evaluation excluded, with the BLAS
+threads that mnist_ffnn_batched.train chooses. Progress goes to stdout.
 """
 
-import os
+import argparse
+import contextlib
+import io
+import json
+import re
+import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as the scripts do (before NumPy)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 import mnist_ffnn as ffnn  # noqa: E402
 import mnist_ffnn_batched as batched  # noqa: E402
@@ -43,6 +43,17 @@ def say(*words):
     print(*words, flush=True)
 
 
+def final(history, key="test_error"):
+    """The last epoch's figure, or None if the run diverged (non-finite values)."""
+    return history[-1].get(key)
+
+
+def spread(values):
+    """Mean, min and max of a list of numbers (one per seed)."""
+    return {"values": values, "mean": float(np.mean(values)), "min": min(values),
+            "max": max(values)}
+
+
 def fan_in_weights(rng, dtype):
     """The usual fan-in initialisation N(0, 1)/sqrt(m), for comparison with the TP's."""
     return [(rng.standard_normal((m, n)) / np.sqrt(m)).astype(dtype)
@@ -50,46 +61,46 @@ def fan_in_weights(rng, dtype):
 
 
 def run_batched(data, epochs, lr, batch_size, seed=0, validation=None, init=None,
-                dtype=np.float32, train_error=False):
-    """Train as `python mnist_ffnn_batched.py` does (same seed, same draws); returns
-    (history, weights). With train_error, each epoch's record also gets the error on
-    the training set."""
+                dtype=np.float32, every_epoch=None):
+    """Train as `python mnist_ffnn_batched.py` does (same seed, same draws), one epoch at
+    a time; returns (history, weights). `every_epoch(record, weights)` may add figures
+    to each epoch's record. A run whose values stop being finite is recorded as such."""
     x_train, y_train, x_test, y_test = data
     rng = np.random.default_rng(seed)
     weights = (init or ffnn.init_weights)(rng, dtype)
     history = []
     for _ in range(epochs):           # one epoch at a time: the same draws as epochs=30
         try:
-            record = batched.train(x_train, y_train, x_test, y_test, weights, epochs=1,
-                                   lr=lr, batch_size=batch_size, rng=rng,
-                                   validation=validation, max_loss=np.inf, **QUIET)[0]
-        except batched.Diverged:         # non-finite values: record it and stop this run
+            with np.errstate(over="ignore", invalid="ignore"):
+                record = batched.train(x_train, y_train, x_test, y_test, weights, epochs=1,
+                                       lr=lr, batch_size=batch_size, rng=rng,
+                                       validation=validation, max_loss=np.inf, **QUIET)[0]
+        except batched.Diverged:      # non-finite values: record it and stop this run
             history.append({"epoch": len(history) + 1, "diverged": True})
             break
         record["epoch"] = len(history) + 1
-        if train_error:
-            record["train_error"] = ffnn.compute_error(x_train, y_train, weights)
+        if every_epoch is not None:
+            every_epoch(record, weights)
         history.append(record)
     return history, weights
 
 
-def final(history, key="test_error"):
-    """The last epoch's figure, or None if the run diverged (non-finite values)."""
-    return history[-1].get(key)
+def mean_loss(x, y, weights):
+    """The mean cross-entropy of the network on (x, y)."""
+    return batched.cross_entropy(ffnn.forward_pass(x, weights)[1][2], y) / len(x)
 
 
-def best_lr(tuning):
-    """The learning rate of lowest validation error (diverged runs excluded)."""
-    return min((lr for lr in tuning if tuning[lr] is not None), key=tuning.get)
-
+# ---- Question 1, Task 2 ----------------------------------------------------------------
 
 def section_data(out, results):
-    """Question 1 and Task 2."""
     x_train, y_train, x_test, y_test = ffnn.load_mnist()
     results["q1"] = {name: {"shape": list(a.shape), "dtype": str(a.dtype),
                             "min": int(a.min()), "max": int(a.max())}
                      for name, a in (("x_train", x_train), ("y_train", y_train),
                                      ("x_test", x_test), ("y_test", y_test))}
+    results["task2"] = {"slice": x_train[0, 12:17, 10:17].tolist(),
+                        "labels": y_train[:9].tolist(),
+                        "zero_pixels": float(np.mean(x_train == 0))}
     from matplotlib.figure import Figure
     figure = Figure(figsize=(6, 6.4), layout="constrained")
     figure.suptitle("The first nine training digits (x_train[:9], y_train[:9])")
@@ -101,8 +112,9 @@ def section_data(out, results):
     batched.save_figure(figure, out / "mnist_digits.png")
 
 
+# ---- Tasks 9 and 13: the untrained network ----------------------------------------------
+
 def section_untrained(data, results):
-    """Task 9 (one forward pass) and Task 13 (error of random weights)."""
     x_train, _, x_test, y_test = data
     weights = ffnn.init_weights(np.random.default_rng(0))
     output = ffnn.forward_pass(x_train[0], weights)[0][-1]
@@ -113,96 +125,213 @@ def section_untrained(data, results):
     results["task13_predicted_digits"] = {str(seed): np.bincount(batched.predicted_digits(
         x_test, ffnn.init_weights(np.random.default_rng(seed))), minlength=10).tolist()
         for seed in range(5)}
-    say("Task 13:", results["task13"], results["task13_predicted_digits"])
+    results["test_digit_counts"] = np.bincount(np.argmax(y_test, axis=1)).tolist()
+    # Why one digit: the activations' averages, the part of z3 shared by all images,
+    # and the part that varies from image to image.
+    (_, a1, a2, a3), (z1, z2, z3) = ffnn.forward_pass(x_test, weights)
+    offset = a2.mean(axis=0) @ weights[2]              # z3 of the average a2
+    results["task13_cause"] = {
+        "a1_mean": float(a1.mean()), "a2_mean": float(a2.mean()),
+        "a1_spread": float(a1.std(axis=0).mean()), "a2_spread": float(a2.std(axis=0).mean()),
+        "z1_spread": float(z1.std(axis=0).mean()), "z2_spread": float(z2.std(axis=0).mean()),
+        "z3_mean": z3.mean(axis=0).tolist(), "z3_spread": z3.std(axis=0).tolist(),
+        "offset": offset.tolist(),
+        "offset_range": float(offset.max() - offset.min()),
+        "z3_spread_mean": float(z3.std(axis=0).mean()),
+        "a3_top_mean": float(a3[:, np.argmax(offset)].mean()),
+        "a3_top_std": float(a3[:, np.argmax(offset)].std()),
+        "top_digit": int(np.argmax(offset)),
+        "share_answering_top": float(np.mean(np.argmax(z3, axis=1) == np.argmax(offset)))}
+    say("Task 13:", results["task13"], results["task13_cause"]["offset_range"],
+        results["task13_cause"]["z3_spread_mean"])
 
+
+# ---- Task 15: the per-example script with the TP's settings ------------------------------
 
 def section_task15(data, epochs, results):
-    """Task 15: the per-example script with the TP's settings."""
     weights = ffnn.init_weights(np.random.default_rng(0))
-    history = ffnn.train(*data, weights, epochs=epochs, lr=0.001)
-    results["task15"] = {"lr": 0.001, "epochs": history}
+    history = ffnn.train(*data, weights, epochs=epochs, lr=0.001)      # prints its epochs
+    errors = [r["test_error"] for r in history]
+    results["task15"] = {"lr": 0.001, "epochs": history,
+                         "last_five_drop_per_epoch": float((errors[-6] - errors[-1]) / 5)
+                         if len(errors) > 5 else None}
+
+
+# ---- Task 17: the whole training set as one batch --------------------------------------
+
+def diagnose(record, weights, data):
+    """What the whole-set run does each epoch: which digits it predicts on the test set,
+    how large its logits z3 are, how saturated its hidden layers."""
+    (_, _, _, _), (z1, z2, z3) = ffnn.forward_pass(data[2], weights)
+    counts = np.bincount(np.argmax(z3, axis=1), minlength=10)
+    record.update({"predicted_counts": counts.tolist(),
+                   "majority_digit": int(np.argmax(counts)),
+                   "majority_share": float(counts.max() / len(z3)),
+                   "max_abs_z3": float(np.abs(z3).max()),
+                   "saturated_z1": float(np.mean(np.abs(z1) > 5)),
+                   "saturated_z2": float(np.mean(np.abs(z2) > 5))})
+
+
+def run_whole_set(data, epochs, lr, frozen=()):
+    """The whole set as one batch, with the matrices of `frozen` (0, 1, 2 for w1, w2, w3)
+    never updated: separates what w3's step does from what w1's and w2's do."""
+    x_train, y_train = data[0], data[1]
+    weights = ffnn.init_weights(np.random.default_rng(0))
+    history = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            activations, zs = ffnn.forward_pass(x_train, weights)
+            loss = batched.cross_entropy(zs[2], y_train) / len(x_train)
+            deltas = batched.backpropagation(activations, zs, y_train, weights)
+            for i in frozen:
+                deltas[i] = np.zeros_like(deltas[i])
+            ffnn.update_weights(weights, deltas, lr)
+            record = {"epoch": epoch, "train_loss": float(loss),
+                      "test_error": ffnn.compute_error(data[2], data[3], weights)}
+            diagnose(record, weights, data)
+            history.append(record)
+    return history
 
 
 def section_task17(data, split, epochs, lrs, results):
-    """Task 17: the whole training set as one batch."""
-    x_train = data[0]
-    history, weights = run_batched(data, epochs, 0.001, None)
-    # What one update at λ = 0.001 does: step size and saturation of the sigmoids.
+    x_train, y_train = data[0], data[1]
+    history, _ = run_batched(data, epochs, 0.001, None,
+                             every_epoch=lambda r, w: diagnose(r, w, data))
+    # The first update: its size relative to the weights, and the saturation it causes.
     w = ffnn.init_weights(np.random.default_rng(0))
     activations, zs = ffnn.forward_pass(x_train, w)
-    deltas = batched.backpropagation(activations, zs, data[1], w)
+    deltas = batched.backpropagation(activations, zs, y_train, w)
     step = [float(np.linalg.norm(0.001 * d) / np.linalg.norm(v)) for d, v in zip(deltas, w)]
     z1_before = float(np.mean(np.abs(zs[0]) > 5))
     ffnn.update_weights(w, deltas, 0.001)
     z_after = ffnn.forward_pass(x_train, w)[1]
-    saturation = {"z1_before": z1_before, "z1_after_one_update": float(np.mean(np.abs(z_after[0]) > 5)),
-                  "z2_after_one_update": float(np.mean(np.abs(z_after[1]) > 5))}
-    tuning = {}
+    first_update = {"relative_step": step, "saturated_z1_before": z1_before,
+                    "saturated_z1_after": float(np.mean(np.abs(z_after[0]) > 5)),
+                    "saturated_z2_after": float(np.mean(np.abs(z_after[1]) > 5)),
+                    "max_abs_z3_after": float(np.abs(z_after[2]).max())}
+    separate = {"only_w3": run_whole_set(data, epochs, 0.001, frozen=(0, 1)),
+                "w3_frozen": run_whole_set(data, epochs, 0.001, frozen=(2,))}
+    tuning, at_10 = {}, {}
     for lr in lrs:
         h, _ = run_batched(split[0], epochs, lr, None, validation=split[1])
         tuning[str(lr)] = final(h, "validation_error")
-        say(f"Task 17 tuning: lr {lr}: validation error {tuning[str(lr)]}")
-    best = float(best_lr(tuning))
+        at_10[str(lr)] = h[min(10, len(h)) - 1].get("validation_error")
+        say(f"Task 17 tuning: λ {lr}: validation error {tuning[str(lr)]} (epoch 10: "
+            f"{at_10[str(lr)]})")
+    best = float(min((lr for lr in tuning if tuning[lr] is not None), key=tuning.get))
     best_history, _ = run_batched(data, epochs, best, None)
     results["task17"] = {"tp": {"lr": 0.001, "epochs": history},
-                         "relative_step_first_update": step, "saturation": saturation,
-                         "validation_by_lr": tuning, "best_lr": best,
-                         "best": {"lr": best, "epochs": best_history}}
+                         "first_update": first_update, "separate": separate,
+                         "validation_by_lr": tuning, "validation_by_lr_epoch_10": at_10,
+                         "best_lr": best, "best": {"lr": best, "epochs": best_history}}
     say(f"Task 17: λ=0.001 → {final(history):.4f}; best λ={best} → {final(best_history):.4f}")
 
 
-def section_task18(data, split, epochs, grids, results):
-    """Task 18: batch sizes, at the TP's λ and at a λ tuned on the validation split."""
+# ---- Task 18: batch sizes ---------------------------------------------------------------
+
+def section_task18(data, split, epochs, grids, seeds, results):
     study = []
     for batch_size, lrs in grids.items():
-        tp, _ = run_batched(data, epochs, 0.001, batch_size)
+        tp = [run_batched(data, epochs, 0.001, batch_size, seed=s)[0] for s in seeds]
         tuning = {}
         for lr in lrs:
             h, _ = run_batched(split[0], epochs, lr, batch_size, validation=split[1])
             tuning[str(lr)] = final(h, "validation_error")
-        best = float(best_lr(tuning))
-        tuned, _ = run_batched(data, epochs, best, batch_size)
-        study.append({"batch_size": batch_size, "tp": tp, "validation_by_lr": tuning,
-                      "best_lr": best, "tuned": tuned})
-        say(f"Task 18: B={batch_size}: TP λ → {final(tp):.4f} "
-            f"({np.median([r['seconds'] for r in tp]):.2f} s/epoch); "
-            f"tuned λ={best} (validation {tuning}) → {final(tuned):.4f}")
-    results["task18"] = {"epochs": epochs, "study": study}
+        best = float(min((lr for lr in tuning if tuning[lr] is not None), key=tuning.get))
+        tuned = [run_batched(data, epochs, best, batch_size, seed=s)[0] for s in seeds]
+        swings = [float(np.max(np.abs(np.diff([r["test_error"] for r in h[-5:]]))))
+                  for h in tuned]
+        study.append({"batch_size": batch_size, "validation_by_lr": tuning, "best_lr": best,
+                      "tp": tp, "tuned": tuned,
+                      "tp_final": spread([final(h) for h in tp]),
+                      "tuned_final": spread([final(h) for h in tuned]),
+                      "tuned_largest_swing_last_five": max(swings),
+                      "seconds_per_epoch": float(np.median([r["seconds"] for h in tuned
+                                                            for r in h]))})
+        say(f"Task 18: B={batch_size}: λ=0.001 → {study[-1]['tp_final']['values']}; "
+            f"tuned λ={best} ({tuning}) → {study[-1]['tuned_final']['values']}")
+    results["task18"] = {"epochs": epochs, "seeds": seeds, "study": study}
 
 
-def section_observations(data, seeds, epochs, results):
-    """Default run over several seeds (headline), train vs test error, fan-in init,
-    float64."""
-    runs = {}
+# ---- Observations ------------------------------------------------------------------------
+
+def softmax_regression(data, epochs, lr, batch_size=10, seed=0):
+    """The baseline with no hidden layer: a0 (B, 784) -> softmax(a0 . w) (B, 10), trained
+    with the project's own functions and the same loop as train (e = a - y,
+    dw = a0^T . e, w <- w - λ dw), weights N(0, 1)/sqrt(10). Returns its history."""
+    x_train, y_train, x_test, y_test = data
+    rng = np.random.default_rng(seed)
+    w = ffnn.layer_weights(784, 10, rng)
+    history = []
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(x_train))
+        for first in range(0, len(x_train), batch_size):
+            batch = order[first:first + batch_size]
+            a0, y = x_train[batch], y_train[batch]
+            e = ffnn.softmax(a0 @ w) - y
+            w -= lr * (a0.T @ e)
+        history.append({"epoch": epoch, "test_error": float(np.mean(
+            np.argmax(x_test @ w, axis=1) != np.argmax(y_test, axis=1)))})
+    return history
+
+
+def section_observations(data, split, seeds, epochs, results):
+    x_train, y_train, x_test, y_test = data
+    labels = np.argmax(y_test, axis=1)
+
+    def train_and_test_figures(record, weights):
+        record["train_error"] = ffnn.compute_error(x_train, y_train, weights)
+        record["test_loss"] = mean_loss(x_test, y_test, weights)
+
+    runs, first_weights = {}, None
     for seed in seeds:
         history, weights = run_batched(data, epochs, batched.DEFAULT_LR,
                                        batched.DEFAULT_BATCH_SIZE, seed=seed,
-                                       train_error=True)
+                                       every_epoch=train_and_test_figures)
         runs[str(seed)] = history
+        first_weights = first_weights or weights
         say(f"default run, seed {seed}: test error {final(history):.4f}")
-        if seed == seeds[0]:
-            best_weights = weights
-    errors = [final(h) for h in runs.values()]
+    h0 = runs[str(seeds[0])]
     results["headline"] = {"batch_size": batched.DEFAULT_BATCH_SIZE,
                            "lr": batched.DEFAULT_LR, "epochs": epochs, "runs": runs,
-                           "test_errors": errors, "mean": float(np.mean(errors)),
-                           "min": min(errors), "max": max(errors)}
-    fan_in, _ = run_batched(data, epochs, batched.DEFAULT_LR, batched.DEFAULT_BATCH_SIZE,
-                            init=fan_in_weights)
+                           "final": spread([final(h) for h in runs.values()]),
+                           "lowest_test_loss_epoch": int(np.argmin(
+                               [r["test_loss"] for r in h0]) + 1),
+                           "lowest_test_error_epoch": int(np.argmin(
+                               [r["test_error"] for r in h0]) + 1)}
+    fan_in = [final(run_batched(data, epochs, batched.DEFAULT_LR, batched.DEFAULT_BATCH_SIZE,
+                                seed=s, init=fan_in_weights)[0]) for s in seeds]
+    rms = float(np.sqrt(np.mean(x_test ** 2)))
+    z1_spread = {name: float((x_test @ init(np.random.default_rng(0), np.float32)[0]).std())
+                 for name, init in (("tp", ffnn.init_weights), ("fan_in", fan_in_weights))}
+    results["initialisation"] = {"fan_in_final": spread(fan_in), "pixel_rms": rms,
+                                 "z1_std": z1_spread}
     data64 = [a.astype(np.float64) for a in data]
     f64, _ = run_batched(data64, epochs, batched.DEFAULT_LR, batched.DEFAULT_BATCH_SIZE,
                          dtype=np.float64)
-    results["init_fan_in"] = {"epochs": fan_in}
     results["float64"] = {"epochs": f64}
-    say(f"fan-in init: {final(fan_in):.4f}; float64: {final(f64):.4f}")
-    return best_weights
+    tuning = {}
+    for lr in (0.0003, 0.001, 0.003, 0.01, 0.03):
+        tuning[str(lr)] = final(softmax_regression((*split[0], *split[1]), epochs, lr))
+    best = float(min(tuning, key=tuning.get))
+    counts = np.bincount(labels, minlength=10)
+    results["baselines"] = {
+        "uniform_guess_error": 0.9, "most_frequent_digit": int(np.argmax(counts)),
+        "most_frequent_digit_error": float(1 - counts.max() / counts.sum()),
+        "softmax_regression": {"validation_by_lr": tuning, "best_lr": best,
+                               "epochs": softmax_regression(data, epochs, best)}}
+    say(f"fan-in: {fan_in}; float64: {final(f64):.4f}; softmax regression: "
+        f"{final(results['baselines']['softmax_regression']['epochs']):.4f}")
+    return first_weights
 
+
+# ---- Figures -----------------------------------------------------------------------------
 
 def figures(out, results, data, weights):
-    """The report's figures from the results."""
+    """The report's figures from the results (and the seed-0 default network)."""
     from matplotlib.figure import Figure
-    colors = dict(zip([s["batch_size"] for s in results["task18"]["study"]],
-                      ["C0", "C1", "C2", "C3", "C4", "C5"]))
+    study = results["task18"]["study"]
+    colors = {s["batch_size"]: f"C{k}" for k, s in enumerate(study)}
 
     figure = Figure(figsize=(6, 4), layout="constrained")
     axes = figure.subplots()
@@ -213,14 +342,43 @@ def figures(out, results, data, weights):
     axes.grid(alpha=0.3)
     batched.save_figure(figure, out / "task15_per_example.png")
 
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    error_axes, loss_axes = figure.subplots(1, 2)
+    t17 = results["task17"]
+    for key, name, style in (("tp", "w1, w2, w3 updated (Task 17)", "o-"),):
+        h = t17[key]["epochs"]
+        error_axes.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h], style,
+                        label=name)
+        loss_axes.plot([r["epoch"] for r in h], [r["train_loss"] for r in h], style,
+                       label=name)
+    for key, name, style in (("only_w3", "only w3 updated", "s--"),
+                             ("w3_frozen", "only w1, w2 updated", "^:")):
+        h = t17["separate"][key]
+        error_axes.plot([r["epoch"] for r in h], [100 * r["test_error"] for r in h], style,
+                        label=name)
+        loss_axes.plot([r["epoch"] for r in h], [r["train_loss"] for r in h], style,
+                       label=name)
+    for r in t17["tp"]["epochs"]:
+        error_axes.annotate(str(r["majority_digit"]), (r["epoch"], 100 * r["test_error"]),
+                            textcoords="offset points", xytext=(0, 6), ha="center",
+                            fontsize=7, color="C0")
+    error_axes.set(title="Test error (numbers: the one digit the network answers)",
+                   xlabel="epoch", ylabel="test error (%)", ylim=(70, 100))
+    loss_axes.set(title="Training loss (mean cross-entropy)", xlabel="epoch",
+                  ylabel="loss (log scale)", yscale="log")
+    for axes in (error_axes, loss_axes):
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.suptitle("Task 17: the whole training set as one batch, λ = 0.001")
+    batched.save_figure(figure, out / "task17_whole_set.png")
+
     figure = Figure(figsize=(11, 4.2), layout="constrained")
     by_epoch, by_time = figure.subplots(1, 2)
-    for s in results["task18"]["study"]:
+    for s in study:
         b, color = s["batch_size"], colors[s["batch_size"]]
-        label = "all" if b is None else b
-        for key, style, name in (("tuned", "-", f"B={label}, λ={s['best_lr']}"),
+        for key, style, name in (("tuned", "-", f"B={b or 'all'}, λ={s['best_lr']:g}"),
                                  ("tp", ":", None)):
-            h = [r for r in s[key] if not r.get("diverged")]
+            h = [r for r in s[key][0] if not r.get("diverged")]
             errors = [100 * r["test_error"] for r in h]
             by_epoch.plot([r["epoch"] for r in h], errors, style, color=color, label=name)
             by_time.plot(np.cumsum([r["seconds"] for r in h]), errors, style, color=color,
@@ -231,45 +389,73 @@ def figures(out, results, data, weights):
                 ylabel="test error (%)", xscale="log", yscale="log")
     for axes in (by_epoch, by_time):
         axes.grid(alpha=0.3, which="both")
-        axes.set_yticks([1, 2, 5, 10, 20, 50, 90], labels=["1", "2", "5", "10", "20", "50", "90"])
+        axes.set_yticks([1, 2, 5, 10, 20, 50, 90], labels=["1", "2", "5", "10", "20", "50",
+                                                           "90"])
     by_epoch.legend(fontsize=8)
     batched.save_figure(figure, out / "batch_size_study.png")
 
-    figure = Figure(figsize=(6, 4), layout="constrained")
-    axes = figure.subplots()
+    figure = Figure(figsize=(11, 4), layout="constrained")
+    error_axes, loss_axes = figure.subplots(1, 2)
     h = results["headline"]["runs"][str(results["seeds"][0])]
     epochs = [r["epoch"] for r in h]
-    axes.plot(epochs, [100 * r["train_error"] for r in h], marker="o", label="training set")
-    axes.plot(epochs, [100 * r["test_error"] for r in h], marker="s", label="test set")
-    axes.set(title=f"Default run (B = {batched.DEFAULT_BATCH_SIZE}, λ = {batched.DEFAULT_LR}): "
-                   "training vs test error", xlabel="epoch", ylabel="error (%)")
-    axes.grid(alpha=0.3)
-    axes.legend()
+    error_axes.plot(epochs, [100 * r["train_error"] for r in h], marker="o",
+                    label="training set")
+    error_axes.plot(epochs, [100 * r["test_error"] for r in h], marker="s", label="test set")
+    error_axes.set(title="Error rate", xlabel="epoch", ylabel="error (%)")
+    loss_axes.plot(epochs, [r["train_loss"] for r in h], marker="o",
+                   label="training set (during the epoch)")
+    loss_axes.plot(epochs, [r["test_loss"] for r in h], marker="s",
+                   label="test set (after the epoch)")
+    loss_axes.set(title="Mean cross-entropy", xlabel="epoch", ylabel="loss (log scale)",
+                  yscale="log")
+    for axes in (error_axes, loss_axes):
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.suptitle(f"Default run (B = {batched.DEFAULT_BATCH_SIZE}, "
+                    f"λ = {batched.DEFAULT_LR}, seed {results['seeds'][0]})")
     batched.save_figure(figure, out / "overfitting.png")
 
     x_test, y_test = data[2], data[3]
     labels, predicted = np.argmax(y_test, axis=1), batched.predicted_digits(x_test, weights)
     batched.plot_confusion_matrix(labels, predicted, out / "confusion_matrix.png")
     batched.plot_misclassified(x_test, labels, predicted, out / "misclassified.png")
+    batched.plot_w1_tiles(weights[0], out / "w1_tiles.png")
+    batched.plot_hidden_activations(x_test, labels, weights, out / "hidden_activations.png")
     counts = batched.confusion_matrix(labels, predicted)
     off = counts - np.diag(np.diag(counts))
-    top = np.argsort(off.ravel())[::-1][:5]
+    top = np.argsort(off.ravel(), kind="stable")[::-1][:5]
     results["confusions"] = [{"true": int(k // 10), "predicted": int(k % 10),
                               "count": int(off.ravel()[k])} for k in top]
-    results["errors_by_digit"] = (off.sum(axis=1)).tolist()
+    results["errors_by_digit"] = off.sum(axis=1).tolist()
+    results["draw"] = draw_screenshot(weights, out / "draw.png")
 
 
-# ---------------------------------------------------------------------------------------
-# The report's tables, regenerated in place between <!-- table NAME --> and <!-- end -->
-# ---------------------------------------------------------------------------------------
+def draw_screenshot(weights, path):
+    """The --draw window with a 7 drawn by synthetic mouse events (as tests/test_draw.py
+    does), saved with savefig; returns what the network read."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from conftest import draw_strokes, stroke
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)
+    board = batched.DrawingBoard(weights, figure)
+    draw_strokes(board, [stroke((35, 25), (105, 25)), stroke((105, 25), (60, 120))])
+    batched.save_figure(figure, path)
+    return {"digit": int(np.argmax(board.probabilities)),
+            "probability": float(board.probabilities.max())}
+
+
+# ---- The report's tables, regenerated in place between <!-- table NAME --> and <!-- end -->
 
 def pct(x):
     """How the report writes an error rate."""
     return f"{100 * x:.2f} %"
 
 
-def median_seconds(history):
-    return f"{np.median([r['seconds'] for r in history]):.2f} s"
+def seed_spread(s):
+    """How the report writes a result over seeds: mean (min–max)."""
+    return f"{pct(s['mean'])} ({100 * s['min']:.2f}–{100 * s['max']:.2f})"
 
 
 def report_tables(r, bench):
@@ -279,42 +465,61 @@ def report_tables(r, bench):
     rows = [f"| `{k}` | {tuple(v['shape'])} | {v['dtype']} | {v['min']} | {v['max']} |"
             for k, v in r["q1"].items()]
     tables["q1"] = ["| array | shape | dtype | min | max |", "|---|---|---|---|---|"] + rows
-    tables["task13"] = ["| seed | test error |", "|---|---|"] + [
-        f"| {seed} | {pct(e)} |" for seed, e in r["task13"].items()]
-    tables["task15"] = ["| epoch | training loss | test error | seconds |", "|---|---|---|---|"] + [
-        f"| {e['epoch']} | {e['train_loss']:.4f} | {pct(e['test_error'])} | {e['seconds']:.2f} |"
+    tables["task13"] = ["| seed | test error | test images answered 0, 1, ..., 9 |",
+                        "|---|---|---|"] + [
+        f"| {seed} | {pct(e)} | {' '.join(map(str, r['task13_predicted_digits'][seed]))} |"
+        for seed, e in r["task13"].items()]
+    tables["task15"] = ["| epoch | test error | seconds |", "|---|---|---|"] + [
+        f"| {e['epoch']} | {pct(e['test_error'])} | {e['seconds']:.2f} |"
         for e in r["task15"]["epochs"] if e["epoch"] in (1, 2, 3, 5, 10, 15, 20, 25, 30)]
-    tables["task17"] = ["| epoch | training loss | test error |", "|---|---|---|"] + [
-        f"| {e['epoch']} | {e['train_loss']:.3f} | {pct(e['test_error'])} |"
-        for e in r["task17"]["tp"]["epochs"] if e["epoch"] in (1, 2, 3, 4, 5, 10, 20, 30)]
+    tables["task17"] = ["| epoch | training loss | test error | digit answered for "
+                        "(share of test images) | largest \\|z₃\\| |", "|---|---|---|---|---|"
+                        ] + [
+        f"| {e['epoch']} | {e['train_loss']:.3f} | {pct(e['test_error'])} | "
+        f"{e['majority_digit']} ({100 * e['majority_share']:.1f} %) | {e['max_abs_z3']:.0f} |"
+        for e in r["task17"]["tp"]["epochs"] if e["epoch"] in (1, 2, 3, 4, 5, 6, 10, 20, 30)]
     rows = []
     for s in r["task18"]["study"]:
         b = s["batch_size"] or 60000
-        tp = s["tp"][-1]
         tuning = ", ".join(f"{lr}: {100 * v:.2f}" if v is not None else f"{lr}: diverged"
                            for lr, v in s["validation_by_lr"].items())
-        rows.append(f"| {'60000 (all)' if s['batch_size'] is None else b} | {-(-60000 // b)} | "
-                    f"{median_seconds(s['tuned'])} | "
-                    f"{pct(tp['test_error']) if 'test_error' in tp else 'diverged'} | "
-                    f"{tuning} | {s['best_lr']:g} | {pct(s['tuned'][-1]['test_error'])} |")
+        rows.append(f"| {'60000 (all)' if s['batch_size'] is None else b} | {-(-60000 // b)} "
+                    f"| {s['seconds_per_epoch']:.2f} s | {seed_spread(s['tp_final'])} | "
+                    f"{tuning} | {s['best_lr']:g} | {seed_spread(s['tuned_final'])} |")
     tables["task18"] = ["| B | updates per epoch | s / epoch | test error, λ = 0.001 | "
-                        "validation error (%) by λ | chosen λ | test error, chosen λ |",
-                        "|---|---|---|---|---|---|---|"] + rows
-    tables["benchmark"] = ["| batch size | dtype | median epoch | min–max (s) | GFLOP/s | "
-                           "% of the matmul |", "|---|---|---|---|---|---|"] + [
-        f"| {row['batch_size']} | {row['dtype']} | {row['median']:.3f} s | "
-        f"{row['min']:.3f}–{row['max']:.3f} | {row['gflops']:.1f} | "
-        f"{100 * row['fraction_of_matmul']:.0f} % |" for row in bench["batched"]]
+                        "validation error (%) by λ (seed 0) | chosen λ | "
+                        "test error, chosen λ |", "|---|---|---|---|---|---|---|"] + rows
+    tables["benchmark"] = ["| batch size | ours, s / epoch (min–max) | GFLOP/s | PyTorch, "
+                           "s / epoch (threads) | ours / PyTorch |", "|---|---|---|---|---|"]
+    one = bench["per_example"]
+    one_gflops = (one["examples"] * (bench["flops_per_example"] + bench["flops_per_batch"])
+                  / one["median"] / 1e9)               # one update per example
+    tables["benchmark"].append(
+        f"| 1 (`mnist_ffnn.py`) | {one['median']:.3f} ({one['min']:.3f}–{one['max']:.3f}) | "
+        f"{one_gflops:.0f} | "
+        + (f"{bench['batched'][0]['torch']['median']:.3f} "
+           f"({bench['batched'][0]['torch']['threads']}) | {one['ratio_to_torch_batch_1']:.2f} |"
+           if "ratio_to_torch_batch_1" in one else "– | – |"))
+    for row in bench["batched"]:
+        if row["dtype"] != "float32":
+            continue
+        torch = row.get("torch")
+        tables["benchmark"].append(
+            f"| {row['batch_size']}{' (batched)' if row['batch_size'] == 1 else ''} | "
+            f"{row['median']:.3f} ({row['min']:.3f}–{row['max']:.3f})"
+            f" | {row['gflops']:.0f} | "
+            + (f"{torch['median']:.3f} ({torch['threads']}) | {row['ratio']:.2f} |"
+               if torch else "– | – |"))
     return {name: "\n".join(lines) for name, lines in tables.items()}
 
 
 def update_report(report, tables):
     """The text of report.md with each generated table replaced by its new markdown."""
     for name, table in tables.items():
-        pattern = re.compile(rf"(<!-- table {name} -->\n).*?(\n<!-- end -->)", re.S)
+        pattern = re.compile(rf"(<!-- table {name} -->\n).*?(<!-- end -->)", re.S)
         if not pattern.search(report):
             raise ValueError(f"report.md has no <!-- table {name} --> block")
-        report = pattern.sub(lambda m: m.group(1) + table + m.group(2), report)
+        report = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), report)
     return report
 
 
@@ -331,28 +536,32 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="a small subset and few epochs: checks that everything runs")
-    parser.add_argument("--out", type=Path, default=None, help="output directory")
+    parser.add_argument("--update-report", action="store_true",
+                        help="write to figures/ (what report.md shows and quotes) and "
+                             "rewrite report.md's tables, instead of runs/report/")
     parser.add_argument("--tables", action="store_true",
-                        help="only rewrite the tables of report.md from figures/results.json "
-                             "and figures/benchmark.json (e.g. after tests/benchmark.py)")
+                        help="only rewrite report.md's tables from figures/results.json and "
+                             "figures/benchmark.json")
     args = parser.parse_args()
     if args.tables:
         refresh_report_tables()
         return
-    out = args.out or (Path(tempfile.mkdtemp(prefix="report-quick-")) if args.quick
-                       else ROOT / "figures")
+    if args.quick and args.update_report:
+        parser.error("--quick results cannot update the report")
+    out = ROOT / ("figures" if args.update_report else "runs/report" if not args.quick
+                  else "runs/report-quick")
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if args.quick:
         train_size, validation, epochs, per_example_epochs, seeds = 3000, 500, 2, 1, [0, 1]
         grids = {1: [0.01], 10: [0.01, 0.03], 100: [0.01], 1000: [0.003], None: [1e-4]}
-        full_batch_lrs = [1e-4, 3e-5]
+        full_batch_lrs, long_epochs = [1e-4, 3e-5], 2
     else:
         train_size, validation, epochs, per_example_epochs, seeds = None, 10000, 10, 30, [0, 1, 2]
-        grids = {1: [0.001, 0.003, 0.01], 10: [0.003, 0.01, 0.03, 0.1],
+        grids = {1: [0.001, 0.003, 0.01, 0.03, 0.1], 10: [0.003, 0.01, 0.03, 0.1],
                  100: [0.003, 0.01, 0.03, 0.1], 1000: [0.001, 0.003, 0.01, 0.03],
                  None: [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]}
-        full_batch_lrs = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]
+        full_batch_lrs, long_epochs = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3], 30
     results = {"quick": args.quick, "seeds": seeds, "train_size": train_size,
                "validation_size": validation}
     data = batched.load_data(ffnn.DATA_DIR, train_size)
@@ -362,19 +571,20 @@ def main():
     section_data(out, results)
     section_untrained(data, results)
     say("Task 15 (per-example, TP settings) ...")
-    section_task15(data, per_example_epochs, results)
+    with contextlib.redirect_stdout(io.StringIO()) if args.quick else contextlib.nullcontext():
+        section_task15(data, per_example_epochs, results)
     say("Task 17 (whole set as one batch) ...")
-    section_task17(data, (split_data, split[1]), 30 if not args.quick else 2,
-                   full_batch_lrs, results)
+    section_task17(data, (split_data, split[1]), long_epochs, full_batch_lrs, results)
     say("Task 18 (batch sizes) ...")
-    section_task18(data, (split_data, split[1]), epochs, grids, results)
-    say("Observations (seeds, initialisation, float64) ...")
-    weights = section_observations(data, seeds, 30 if not args.quick else epochs, results)
+    section_task18(data, (split_data, split[1]), epochs, grids, seeds, results)
+    say("Observations (seeds, initialisation, float64, baselines) ...")
+    weights = section_observations(data, split, seeds, long_epochs, results)
     figures(out, results, data, weights)
     results["seconds"] = time.perf_counter() - start
     batched.write_json(out / "results.json", results)
-    say(f"Done in {results['seconds']:.0f} s: figures and results.json in {out}")
-    if out == ROOT / "figures" and (out / "benchmark.json").is_file():
+    say(f"Done in {results['seconds']:.0f} s: figures and results.json in "
+        f"{out.relative_to(ROOT)}")
+    if args.update_report and (out / "benchmark.json").is_file():
         refresh_report_tables()
 
 
