@@ -25,7 +25,7 @@ def reference_loss(x, y):
     return loss
 
 
-def setup(batch, seed=0):
+def make_case(batch, seed=0):
     rng = np.random.default_rng(seed)
     weights = mnist_ffnn.init_weights(rng, np.float64)
     # Scale up the weights so that every layer's gradient is far from zero.
@@ -39,7 +39,7 @@ def setup(batch, seed=0):
 
 @pytest.mark.parametrize("batch", [None, 1, 5])
 def test_backpropagation_matches_finite_differences(batch):
-    weights, x, y = setup(batch)
+    weights, x, y = make_case(batch)
     module = mnist_ffnn if batch is None else mnist_ffnn_batched
     errors = gradient_errors(x, y, weights, backprop=module.backpropagation,
                              loss=reference_loss(x, y))
@@ -69,7 +69,7 @@ def broken(part, correct=mnist_ffnn_batched.backpropagation):
                                          ("sign of e3", [0, 1, 2]),
                                          ("w3 off by 0.1 %", [2])])
 def test_the_check_catches_a_broken_backpropagation(part, wrong):
-    weights, x, y = setup(5)
+    weights, x, y = make_case(5)
     errors = gradient_errors(x, y, weights, backprop=broken(part), loss=reference_loss(x, y))
     assert [i for i, e in enumerate(errors) if e > GRADIENT_TOLERANCE] == wrong, errors
 
@@ -98,7 +98,7 @@ def test_check_gradients_stops_a_broken_backpropagation(fake_mnist, capsys, monk
 
 
 def test_a_gradient_step_lowers_the_loss():
-    weights, x, y = setup(20, seed=3)
+    weights, x, y = make_case(20, seed=3)
     deltas = mnist_ffnn_batched.backpropagation(
         *mnist_ffnn_batched.forward_pass(x, weights), y, weights)
     before = reference_loss(x, y)(weights)

@@ -3,6 +3,7 @@
     python tests/manual/benchmark.py                  # about 3 minutes; 6 with PyTorch
     python tests/manual/benchmark.py --profile 100    # where the time of one batch goes
     python tests/manual/benchmark.py --update-report  # also the data of report.md
+    python tests/manual/benchmark.py --threads 2 --batch-sizes 10 1000 --no-torch
 
 Times one training epoch (evaluation excluded) of the per-example script and of the
 batched script for batch sizes 1, 10, 100, 1000 and the whole set, in float32 and
@@ -175,6 +176,13 @@ def profile_epoch(data, batch_size):
     return {name: 1e6 * seconds / batches for name, seconds in steps.items()}
 
 
+def forced_threads(count):
+    """A replacement for mnist_ffnn_batched.blas_threads that gives --threads threads,
+    whatever train asks for (needs threadpoolctl)."""
+    from threadpoolctl import threadpool_limits
+    return lambda asked: threadpool_limits(limits=count, user_api="blas")
+
+
 def blas_description():
     """Which BLAS NumPy uses, as threadpoolctl reports it (if installed)."""
     try:
@@ -196,6 +204,11 @@ def main():
                              "rewrite report.md's tables, instead of runs/benchmark.json")
     parser.add_argument("--no-torch", action="store_true",
                         help="do not time PyTorch even if it can be imported")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=BATCH_SIZES,
+                        metavar="B", help="the batch sizes to time (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="run the batched epochs with this many BLAS threads instead "
+                             "of the number train chooses (1 below 128 examples, else all)")
     args = parser.parse_args()
     if args.profile is not None:
         profile = profile_epoch(mnist_ffnn_batched.load_data(), args.profile)
@@ -211,6 +224,7 @@ def main():
             pass
     out = ROOT / ("figures" if args.update_report else "runs") / "benchmark.json"
     table = {"numpy": np.__version__, "blas": blas_description(), "cores": os.cpu_count(),
+             "threads": args.threads or "chosen by train",
              "machine": platform.machine(), "torch": torch and torch.__version__,
              "repeats": args.repeats, "flops_per_example": FLOPS_PER_EXAMPLE,
              "flops_per_batch": FLOPS_PER_BATCH, "matmul_gflops": {}, "batched": []}
@@ -235,12 +249,14 @@ def main():
     print(f"\nper-example script, float32, one epoch of {n} examples: median "
           f"{table['per_example']['median']:.2f} s (min {table['per_example']['min']:.2f}, "
           f"max {table['per_example']['max']:.2f})", flush=True)
+    if args.threads is not None:                  # from here on: the batched epochs
+        mnist_ffnn_batched.blas_threads = forced_threads(args.threads)
     print(f"\n{'batch':>6} {'dtype':>8} {'ours, s':>8} {'min-max':>13} {'GFLOP/s':>8}"
           + (f" {'PyTorch, s':>11} {'threads':>7} {'ours/PyTorch':>12}" if torch else ""))
     for name in ("float32", "float64"):
         if name not in data:
             data = {name: mnist_ffnn_batched.load_data(dtype=np.dtype(name))}
-        for batch_size in BATCH_SIZES:
+        for batch_size in args.batch_sizes:
             ours = time_batched_epoch(data[name], np.dtype(name), batch_size, args.repeats)
             row = {"batch_size": batch_size, "dtype": name, **ours,
                    "gflops": epoch_flops(n, batch_size) / ours["median"] / 1e9}
