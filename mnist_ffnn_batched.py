@@ -4,7 +4,7 @@ of examples pushed through it at once.
 Task 16 adds a batch axis B in front of every array: inputs a0 (B, 784), expected outputs
 y (B, 10), activations a_i and error values e_i (B, n_i); the weights keep their shapes.
 What does not change is imported from mnist_ffnn.py: reading and preprocessing the data,
-the weights, S and S', the update. So are softmax, forward_pass and compute_error, which
+the weights, the update. So are softmax, forward_pass and compute_error, which
 mnist_ffnn.py wrote batch-ready: softmax takes its max and sum over the last axis, so it
 normalises each row of a (B, 10) array, and `a @ w` treats the rows of a as a stack of
 inputs, so z_i = a_{i-1} . w_i holds as (B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i).
@@ -21,7 +21,8 @@ each example's gradient whatever B; the default λ was chosen for the default B 
 
 After the TP's part, in bannered sections, what a user of the network needs beyond it:
 the training loss, divergence and Ctrl-C; saving and loading weights; figures; reading
-your own digit; the command line (`python mnist_ffnn_batched.py --help`).
+and drawing your own digit; checking backpropagation against finite differences; the
+command line (`python mnist_ffnn_batched.py --help`).
 """
 
 import argparse
@@ -124,72 +125,6 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
             if monitor.after_epoch(time.perf_counter() - start, weights):
                 break
     return monitor.history
-
-
-# ---- Beyond the TP: checking backpropagation against finite differences --------------
-
-GRADIENT_TOLERANCE = 1e-6     # float64 meets it by far (errors around 1e-9)
-
-
-def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5,
-                    rng=None):
-    """The relative error [w1, w2, w3] between backpropagation's dw_i and the centred
-    finite differences (L(w + eps) - L(w - eps)) / (2 eps) of the loss L on the batch
-    x (B, 784), y (B, 10), in the style of CS231n: |a - n| / (|a| + |n|).
-
-    For each w_i, the worst of: its `entries` largest entries of dw_i, as many drawn at
-    random by `rng` among those at least a tenth of the largest (the error of a tiny
-    gradient is all rounding), and the derivative along a random direction d, which
-    checks the whole matrix at once (it is the sum of dw_i * d). Computed in float64,
-    where rounding leaves errors near 1e-9 (in float32, finite differences are only
-    good to about 1e-2). `backprop` defaults to this module's backpropagation, `loss`
-    to the summed cross-entropy of forward_pass (the tests pass their own).
-    """
-    backprop = backpropagation if backprop is None else backprop
-    rng = np.random.default_rng(0) if rng is None else rng
-    if loss is None:
-        def loss(w):
-            return cross_entropy(forward_pass(x, w)[1][2], y)
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    weights = [np.array(w, np.float64) for w in weights]
-    deltas = backprop(*forward_pass(x, weights), y, weights)
-    errors = []
-    for i, (w, dw) in enumerate(zip(weights, deltas)):          # the three matrices
-        size = np.abs(dw).ravel()
-        large = np.flatnonzero(size >= size.max() / 10)
-        picked = np.concatenate([np.argsort(size)[-entries:], rng.choice(large, entries)])
-        directions = [(np.arange(w.size) == k).reshape(w.shape) for k in picked]
-        directions.append(rng.standard_normal(w.shape))         # all entries at once
-        worst = 0.0
-        for d in directions:                       # a few dozen loss evaluations
-            plus = [v + eps * d if j == i else v for j, v in enumerate(weights)]
-            minus = [v - eps * d if j == i else v for j, v in enumerate(weights)]
-            numeric = (loss(plus) - loss(minus)) / (2 * eps)
-            analytic = np.sum(dw * d)
-            scale = abs(numeric) + abs(analytic)
-            worst = max(worst, abs(numeric - analytic) / scale if scale > 1e-12 else 0.0)
-        errors.append(worst)
-    return errors
-
-
-def check_gradients(x, y, weights, log=print):
-    """Print the relative error of each w_i's gradient (gradient_errors), as
-    `w1: relative error 3.1e-09  ok`; raise GradientError if one is above
-    GRADIENT_TOLERANCE."""
-    log(f"Checking backpropagation against centred finite differences of the loss, on "
-        f"{len(x)} training examples, in float64:")
-    errors = gradient_errors(x, y, weights)
-    for name, error in zip(WEIGHT_SHAPES, errors):
-        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE})"
-        log(f"  {name}: relative error {error:.1e}  {verdict}")
-    wrong = [name for name, e in zip(WEIGHT_SHAPES, errors) if e > GRADIENT_TOLERANCE]
-    if wrong:
-        raise GradientError(f"backpropagation does not give the gradient of the loss for "
-                            f"{', '.join(wrong)}: check its equations (Task 16)")
-
-
-class GradientError(ArithmeticError):
-    """backpropagation does not match the finite differences of the loss."""
 
 
 # ---- Beyond the TP: the training loss, divergence, Ctrl-C -----------------------------
@@ -539,7 +474,7 @@ def save_plots(directory, history, x_test, y_test, weights):
     return paths
 
 
-# ---- Beyond the TP: reading your own digit ---------------------------------------------
+# ---- Beyond the TP: reading and drawing your own digit ---------------------------------
 
 MAX_IMAGE_PIXELS = 4096 * 4096     # larger images are refused (memory stays bounded)
 
@@ -736,6 +671,72 @@ def draw_digits(weights):
                            "to read a digit from an image file instead") from None
     board = DrawingBoard(weights, figure)    # noqa: F841  (kept alive while shown)
     plt.show()
+
+
+# ---- Beyond the TP: checking backpropagation against finite differences --------------
+
+GRADIENT_TOLERANCE = 1e-6     # float64 meets it by far (errors around 1e-9)
+
+
+def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5,
+                    rng=None):
+    """The relative error [w1, w2, w3] between backpropagation's dw_i and the centred
+    finite differences (L(w + eps) - L(w - eps)) / (2 eps) of the loss L on the batch
+    x (B, 784), y (B, 10), in the style of CS231n: |a - n| / (|a| + |n|).
+
+    For each w_i, the worst of: its `entries` largest entries of dw_i, as many drawn at
+    random by `rng` among those at least a tenth of the largest (the error of a tiny
+    gradient is all rounding), and the derivative along a random direction d, which
+    checks the whole matrix at once (it is the sum of dw_i * d). Computed in float64,
+    where rounding leaves errors near 1e-9 (in float32, finite differences are only
+    good to about 1e-2). `backprop` defaults to this module's backpropagation, `loss`
+    to the summed cross-entropy of forward_pass (the tests pass their own).
+    """
+    backprop = backpropagation if backprop is None else backprop
+    rng = np.random.default_rng(0) if rng is None else rng
+    if loss is None:
+        def loss(w):
+            return cross_entropy(forward_pass(x, w)[1][2], y)
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    weights = [np.array(w, np.float64) for w in weights]
+    deltas = backprop(*forward_pass(x, weights), y, weights)
+    errors = []
+    for i, (w, dw) in enumerate(zip(weights, deltas)):          # the three matrices
+        size = np.abs(dw).ravel()
+        large = np.flatnonzero(size >= size.max() / 10)
+        picked = np.concatenate([np.argsort(size)[-entries:], rng.choice(large, entries)])
+        directions = [(np.arange(w.size) == k).reshape(w.shape) for k in picked]
+        directions.append(rng.standard_normal(w.shape))         # all entries at once
+        worst = 0.0
+        for d in directions:                       # a few dozen loss evaluations
+            plus = [v + eps * d if j == i else v for j, v in enumerate(weights)]
+            minus = [v - eps * d if j == i else v for j, v in enumerate(weights)]
+            numeric = (loss(plus) - loss(minus)) / (2 * eps)
+            analytic = np.sum(dw * d)
+            scale = abs(numeric) + abs(analytic)
+            worst = max(worst, abs(numeric - analytic) / scale if scale > 1e-12 else 0.0)
+        errors.append(worst)
+    return errors
+
+
+def check_gradients(x, y, weights, log=print):
+    """Print the relative error of each w_i's gradient (gradient_errors), as
+    `w1: relative error 3.1e-09  ok`; raise GradientError if one is above
+    GRADIENT_TOLERANCE."""
+    log(f"Checking backpropagation against centred finite differences of the loss, on "
+        f"{len(x)} training examples, in float64:")
+    errors = gradient_errors(x, y, weights)
+    for name, error in zip(WEIGHT_SHAPES, errors):
+        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE})"
+        log(f"  {name}: relative error {error:.1e}  {verdict}")
+    wrong = [name for name, e in zip(WEIGHT_SHAPES, errors) if e > GRADIENT_TOLERANCE]
+    if wrong:
+        raise GradientError(f"backpropagation does not give the gradient of the loss for "
+                            f"{', '.join(wrong)}: check its equations (Task 16)")
+
+
+class GradientError(ArithmeticError):
+    """backpropagation does not match the finite differences of the loss."""
 
 
 # ---- Beyond the TP: the command line ---------------------------------------------------

@@ -1,6 +1,6 @@
 """Speed benchmark of both scripts on the shipped MNIST (not a test: run it by hand).
 
-    python tests/manual/benchmark.py                  # about 3 minutes; 6 with PyTorch
+    python tests/manual/benchmark.py                  # about 1.5 minutes; 5 with PyTorch
     python tests/manual/benchmark.py --profile 100    # where the time of one batch goes
     python tests/manual/benchmark.py --update-report  # also the data of report.md
     python tests/manual/benchmark.py --threads 2 --batch-sizes 10 1000 --no-torch
