@@ -37,7 +37,6 @@ class DataError(ValueError):
 
 # ---- Tasks 1-2: reading and looking at the MNIST files ----------------------------------
 
-# idx type code -> dtype of the values (multi-byte types are big-endian in the file).
 IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -134,9 +133,8 @@ def digit_as_text(image):
     """Task 2: a grey image (28, 28) of uint8 as text. Fancy indexing draws it in one
     step: palette[image // 26] gives each pixel one of ten characters, from ' ' (0) to
     '@' (255), written twice (a character is twice as tall as wide); blank rows dropped."""
-    palette = np.array(list(" .:-=+*#%@"))
-    picture = np.repeat(palette[image[image.any(axis=1)] // 26], 2, axis=1)
-    return "\n".join(map("".join, picture))
+    picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]   # palette
+    return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
 
 
 # ---- Tasks 3-4: preprocessing -----------------------------------------------------------
@@ -198,7 +196,6 @@ def softmax(z):
 
 def forward_pass(a0, weights):
     """Tasks 8 and 10: push the input a0 (784,) through the network [w1, w2, w3].
-
     Returns ([a0, a1 (128,), a2 (64,), a3 (10,)], [z1 (128,), z2 (64,), z3 (10,)]): the
     output a3, a distribution over the ten digits, and the values backpropagation needs.
     `@` treats the leading axes of a0 as a stack of inputs, so a set a0 (N, 784) goes
@@ -218,7 +215,8 @@ def backpropagation(activations, zs, y, weights):
     example, from its forward pass (activations, zs) and its expected output y (10,).
     The error values e_i have the shapes of the a_i (Question 3); e3 = a3 - y is the
     derivative of the cross-entropy -sum(y log a3) with respect to z3. a_{i-1}^T . e_i
-    is a column (n_{i-1}, 1) times a row (1, n_i): the outer product of two vectors."""
+    is a column (n_{i-1}, 1) times a row (1, n_i), an outer product: np.outer, as a 1-D
+    array has no column form (a.T is a, and a.T @ e would be an inner product)."""
     a0, a1, a2, a3 = activations
     z1, z2, _ = zs
     _, w2, w3 = weights
@@ -230,8 +228,7 @@ def backpropagation(activations, zs, y, weights):
 
 def update_weights(weights, deltas, lr):
     """Task 11: w_i <- w_i - lr * dw_i for i = 1, 2, 3, in place."""
-    w1, w2, w3 = weights
-    dw1, dw2, dw3 = deltas
+    (w1, w2, w3), (dw1, dw2, dw3) = weights, deltas
     w1 -= lr * dw1
     w2 -= lr * dw2
     w3 -= lr * dw3
@@ -257,11 +254,11 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     for epoch in range(1, epochs + 1):                      # the outer loop: epochs
         start = time.perf_counter()
         for a0, y in zip(x_train, y_train):                 # the inner loop: examples
-            # The same result, faster: a pixel of a0 that is 0 adds nothing to
-            # z1 = a0 . w1, and its row of dw1 = a0^T . e1 is all zeros, so its row of
-            # w1 is neither used nor changed. 81 % of MNIST's pixels are 0, so the three
+            # The same result up to rounding, faster: a pixel of a0 that is 0 adds
+            # nothing to z1 = a0 . w1, and its row of dw1 = a0^T . e1 is 0, so its row
+            # of w1 is neither used nor changed. 81 % of MNIST's pixels are 0: the three
             # steps run on the sub-network of the active pixels, whose w1 is the copy
-            # w1[active] of their rows; the rows updated are then written back.
+            # w1[active] of their rows, and the rows updated are then written back.
             active = np.flatnonzero(a0)
             sub = [w1[active], w2, w3]
             activations, zs = forward_pass(a0[active], sub)         # Task 8
@@ -269,10 +266,10 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
             update_weights(sub, deltas, lr)                         # Task 11
             w1[active] = sub[0]
         seconds = time.perf_counter() - start
-        error = compute_error(x_test, y_test, weights)              # Task 12
+        error_rate = compute_error(x_test, y_test, weights)         # Task 12
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
-              f"{100 * error:5.2f}%  ({seconds:.2f} s)", flush=True)
-        history.append({"epoch": epoch, "test_error": error, "seconds": seconds})
+              f"{100 * error_rate:5.2f}%  ({seconds:.2f} s)", flush=True)
+        history.append({"epoch": epoch, "test_error": error_rate, "seconds": seconds})
     return history
 
 
@@ -313,9 +310,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
-    print(f"Question 1: x_train {x_train.shape}, y_train {y_train.shape}, x_test "
-          f"{x_test.shape}, y_test {y_test.shape}, all {x_train.dtype}")
-    print(f"Task 2: x_train[0], labelled {y_train[0]}:\n{digit_as_text(x_train[0])}")
+    print(f"Question 1: x_train {x_train.shape} and x_test {x_test.shape} (image, row, "
+          f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
+    print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
+          f"{digit_as_text(x_train[0])}")
     if (args.train_size or 0) > len(x_train):
         raise DataError(f"--train-size {args.train_size} is larger than the "
                         f"{len(x_train)} training examples of {args.data_dir}.")
@@ -323,17 +321,19 @@ def main(argv=None):
     x_test = preprocess_inputs(x_test, args.dtype)
     y_train = preprocess_outputs(y_train[:args.train_size], args.dtype)      # Task 4
     y_test = preprocess_outputs(y_test, args.dtype)
+    print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
+          f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot)")
     weights = init_weights(np.random.default_rng(args.seed), args.dtype)     # Tasks 5-6
     a3 = forward_pass(x_train[0], weights)[0][-1]                              # Task 9
     print(f"Task 9: forward_pass(x_train[0]) = {np.array2string(a3, precision=3)}, "
           f"sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
     print(f"Task 13: test error of the untrained network: "
-          f"{100 * compute_error(x_test, y_test, weights):.2f}%")
+          f"{100 * compute_error(x_test, y_test, weights):.2f}% (guessing: 90%)")
     print(f"Task 15: training on {len(x_train)} examples, one at a time, λ = {args.lr}")
     train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)   # Task 14
-    error = compute_error(x_test, y_test, weights)
-    print(f"Test error: {100 * error:.2f}% ({round(error * len(x_test))}/{len(x_test)} "
-          "misclassified)")
+    error_rate = compute_error(x_test, y_test, weights)
+    wrong = round(error_rate * len(x_test))
+    print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
 
 
 if __name__ == "__main__":

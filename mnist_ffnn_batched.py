@@ -6,10 +6,12 @@ y (B, 10), activations a_i and error values e_i (B, n_i); the weights keep their
 What does not change is imported from mnist_ffnn.py: reading and preprocessing the data,
 the weights, the update. So are softmax, forward_pass and compute_error, which
 mnist_ffnn.py wrote batch-ready: softmax takes its max and sum over the last axis, so it
-normalises each row of a (B, 10) array, and `a @ w` treats the rows of a as a stack of
-inputs, so z_i = a_{i-1} . w_i holds as (B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i).
+normalises each row of a (B, 10) array; `a @ w` treats the rows of a as a stack of
+inputs, so z_i = a_{i-1} . w_i holds as (B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i); and
+compute_error already pushes a whole set through at once, with argmax over the last axis.
 What changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true matrix product,
-(n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in one call.
+(n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in one call (and,
+for speed, S'(z_i) is taken as a_i (1 - a_i), the same value, from the forward pass).
 Task 17 (the whole training set as one batch) and Task 18 (batches of any size) are
 `train` with a batch size:
 
@@ -17,7 +19,9 @@ Task 17 (the whole training set as one batch) and Task 18 (batches of any size) 
     python mnist_ffnn_batched.py --batch-size all --lr 1e-5    # Task 17
 
 The gradient is summed over the batch, as the TP's equations give it, so λ multiplies
-each example's gradient whatever B; the default λ was chosen for the default B (README).
+each example's gradient whatever B: the default λ = 0.03 on batches of 10 is a step of
+0.3 on their mean gradient, chosen on a validation split (README). With --batch-size 1
+--lr 0.001 --no-shuffle, this script trains exactly as mnist_ffnn.py does.
 
 After the TP's part, in bannered sections, what a user of the network needs beyond it:
 the training loss, divergence and Ctrl-C; saving and loading weights; figures; reading
@@ -109,11 +113,11 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
                     deltas = backpropagation(activations, zs, y, weights)
                     update_weights(weights, deltas, lr)
                 else:
-                    # The same result, faster for small batches, as in mnist_ffnn.train:
-                    # a pixel with no ink in the whole batch adds nothing to z1 and gets
-                    # no change in w1. Half of the pixels are such at B = 10 (four fifths
-                    # at B = 1), so the three steps run on the rows w1[active] of the
-                    # others, which are then written back.
+                    # The same result up to rounding, faster for small batches, as in
+                    # mnist_ffnn.train: a pixel with no ink in the whole batch adds
+                    # nothing to z1 and gets no change in w1. Half of the pixels are such
+                    # at B = 10 (four fifths at B = 1), so the three steps run on the rows
+                    # w1[active] of the others, which are then written back.
                     active = np.flatnonzero(a0.any(axis=0))
                     sub = [w1[active], w2, w3]
                     activations, zs = forward_pass(a0[:, active], sub)
@@ -138,10 +142,11 @@ class Diverged(ArithmeticError):
 
 def blas_threads(count):
     """A context in which the BLAS library that NumPy uses for its matrix products runs
-    `count` threads (None: as it was). One thread is faster for batches under about 128
-    examples: their products are too small to share, and waking a second thread costs
-    more than it saves; all cores are faster for large batches (README, Speed). Needs
-    threadpoolctl (in requirements.txt); without it, this does nothing."""
+    `count` threads (None: leave BLAS's own default, usually all cores). One thread is
+    faster for batches under about 128 examples: their products are too small to share,
+    and waking a second thread costs more than it saves; all cores are faster for large
+    batches (README, Speed). Needs threadpoolctl (in requirements.txt); without it, this
+    does nothing."""
     if count is None or threadpool_limits is None:
         return contextlib.nullcontext()
     return threadpool_limits(limits=count, user_api="blas")
@@ -167,7 +172,7 @@ class Monitor:
     def __init__(self, n_train, epochs, test, validation=None, max_loss=None, log=print):
         self.epochs, self.test, self.validation, self.log = epochs, test, validation, log
         self.max_loss = MAX_LOSS if max_loss is None else max_loss
-        self.outputs = np.empty((n_train, 10), test[0].dtype)    # z3 of each example
+        self.logits = np.empty((n_train, 10), test[0].dtype)    # z3 of each example
         self.targets = np.empty((n_train, 10), test[1].dtype)    # and its y
         self.seen, self.history, self.stop_requested = 0, [], False
         self._previous_handler = None
@@ -191,7 +196,7 @@ class Monitor:
     def after_batch(self, z3, y):
         """Keep the batch's z3 and y (B, 10); True if training must stop now (Ctrl-C)."""
         end = self.seen + len(y)
-        self.outputs[self.seen:end] = z3
+        self.logits[self.seen:end] = z3
         self.targets[self.seen:end] = y
         self.seen = end
         return self.stop_requested
@@ -200,7 +205,7 @@ class Monitor:
         """Check, evaluate, print and record the epoch; True if training must stop."""
         seen, self.seen = self.seen, 0
         epoch = len(self.history) + 1
-        loss = cross_entropy(self.outputs[:seen], self.targets[:seen]) / max(seen, 1)
+        loss = cross_entropy(self.logits[:seen], self.targets[:seen]) / max(seen, 1)
         w1, w2, w3 = weights
         if not (np.isfinite(loss) and np.isfinite(w1).all() and np.isfinite(w2).all()
                 and np.isfinite(w3).all()):
@@ -700,7 +705,7 @@ def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     weights = [np.array(w, np.float64) for w in weights]
     deltas = backprop(*forward_pass(x, weights), y, weights)
-    errors = []
+    relative_errors = []
     for i, (w, dw) in enumerate(zip(weights, deltas)):          # the three matrices
         size = np.abs(dw).ravel()
         large = np.flatnonzero(size >= size.max() / 10)
@@ -715,8 +720,8 @@ def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5
             analytic = np.sum(dw * d)
             scale = abs(numeric) + abs(analytic)
             worst = max(worst, abs(numeric - analytic) / scale if scale > 1e-12 else 0.0)
-        errors.append(worst)
-    return errors
+        relative_errors.append(worst)
+    return relative_errors
 
 
 def check_gradients(x, y, weights, log=print):
@@ -725,11 +730,13 @@ def check_gradients(x, y, weights, log=print):
     GRADIENT_TOLERANCE."""
     log(f"Checking backpropagation against centred finite differences of the loss, on "
         f"{len(x)} training examples, in float64:")
-    errors = gradient_errors(x, y, weights)
-    for name, error in zip(WEIGHT_SHAPES, errors):
-        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE})"
-        log(f"  {name}: relative error {error:.1e}  {verdict}")
-    wrong = [name for name, e in zip(WEIGHT_SHAPES, errors) if e > GRADIENT_TOLERANCE]
+    relative_errors = gradient_errors(x, y, weights)
+    for name, relative in zip(WEIGHT_SHAPES, relative_errors):
+        verdict = ("ok" if relative <= GRADIENT_TOLERANCE
+                   else f"WRONG (> {GRADIENT_TOLERANCE})")
+        log(f"  {name}: relative error {relative:.1e}  {verdict}")
+    wrong = [name for name, relative in zip(WEIGHT_SHAPES, relative_errors)
+             if relative > GRADIENT_TOLERANCE]
     if wrong:
         raise GradientError(f"backpropagation does not give the gradient of the loss for "
                             f"{', '.join(wrong)}: check its equations (Task 16)")
@@ -849,13 +856,13 @@ def train_from_arguments(args):
             check_writable(path, f"{option} {getattr(args, option[2:])}")
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(args.seed)
+    loaded = load_weights(args.load, dtype)[0] if args.load is not None else None  # first
     x_train, y_train, x_test, y_test = load_data(args.data_dir, args.train_size, dtype)
     validation = None
     if args.validation is not None:
         (x_train, y_train), validation = split_validation(x_train, y_train,
                                                           args.validation, rng)
-    weights = (load_weights(args.load, dtype)[0] if args.load is not None
-               else init_weights(rng, dtype))
+    weights = loaded if loaded is not None else init_weights(rng, dtype)
     if args.check_gradients:          # on 10 training examples; `rng` is left untouched
         sample = np.random.default_rng(args.seed).choice(
             len(x_train), min(10, len(x_train)), replace=False)
@@ -867,8 +874,8 @@ def train_from_arguments(args):
                         args.shuffle, validation, args.max_loss)
     seconds = time.perf_counter() - start
     interrupted = bool(history) and "interrupted_after_examples" in history[-1]
-    error = compute_error(x_test, y_test, weights)
-    wrong = round(error * len(x_test))
+    error_rate = compute_error(x_test, y_test, weights)
+    wrong = round(error_rate * len(x_test))
     config = json.loads(json.dumps(vars(args), default=str))      # Path -> str
     if args.save is not None:
         save_weights(args.save, weights, config)
@@ -878,9 +885,9 @@ def train_from_arguments(args):
     if args.json is not None:
         write_json(args.json, {"script": "mnist_ffnn_batched.py", "config": config,
                                "epochs": history, "interrupted": interrupted,
-                               "result": {"test_error": error, "misclassified": wrong,
+                               "result": {"test_error": error_rate, "misclassified": wrong,
                                           "n_test": len(x_test), "seconds": seconds}})
-    print(f"Test error: {100 * error:.2f}% ({wrong}/{len(x_test)} misclassified)")
+    print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
     return 130 if interrupted else 0
 
 

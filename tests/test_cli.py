@@ -20,9 +20,11 @@ def test_per_example_script_walks_the_tp(fake_mnist, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     # The fake set has 300 training and 100 test images (conftest.write_fake_mnist).
-    assert lines[0] == ("Question 1: x_train (300, 28, 28), y_train (300,), x_test "
-                        "(100, 28, 28), y_test (100,), all uint8")
-    assert lines[1].startswith("Task 2: x_train[0], labelled ")
+    assert lines[0] == ("Question 1: x_train (300, 28, 28) and x_test (100, 28, 28) (image, "
+                        "row, column), y_train (300,) and y_test (100,) (image), uint8")
+    assert lines[1].startswith("Task 2: x_train[0] without its blank rows, labelled ")
+    assert any(line.startswith("Tasks 3-4: x_train (300, 784) float32 from 0.0 to 1.0, ")
+               for line in lines)
     assert any(line.startswith("Task 9: forward_pass(x_train[0]) = [") for line in lines)
     assert any(line.startswith("Task 13: test error of the untrained network: ")
                for line in lines)

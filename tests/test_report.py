@@ -70,7 +70,7 @@ def expected_numbers():
                f"{cause['z1_spread']:.2f}", f"{cause['z2_spread']:.3f}",
                f"{cause['offset_range']:.2f}", f"{cause['z3_spread_mean']:.2f}",
                f"{min(cause['z3_spread']):.2f} to {max(cause['z3_spread']):.2f}",
-               f"offset ({cause['top_digit']})",
+               f"largest fixed part ({cause['top_digit']})",
                f"{100 * cause['share_answering_top']:.0f} % of the images"]
     first = t17["first_update"]
     numbers += [pct(final(t17["tp"]["epochs"])), pct(final(t17["best"]["epochs"])),
@@ -101,8 +101,9 @@ def expected_numbers():
     numbers += [f"0.00 % at epoch {zero}"]
     init = r["initialisation"]
     numbers += [f"{100 * init['fan_in_final']['min']:.2f} %\nto "
-                f"{100 * init['fan_in_final']['max']:.2f} %", pct(init["fan_in_final"]["mean"]), f"{init['pixel_rms']:.3f}",
-                f"{init['z1_std']['tp']:.2f}", f"{init['z1_std']['fan_in']:.2f}"]
+                f"{100 * init['fan_in_final']['max']:.2f} %", pct(init["fan_in_final"]["mean"]),
+                f"{init['pixel_rms']:.3f}", f"{init['z1_std']['tp']:.2f}",
+                f"{init['z1_std']['fan_in']:.2f}"]
     numbers += [pct(final(r["float64"]["epochs"])),
                 f"{np.median([e['seconds'] for e in r['float64']['epochs']]):.2f} s per",
                 f"{np.median([e['seconds'] for e in h['runs']['0']]):.2f} s in float32"]
@@ -117,11 +118,30 @@ def expected_numbers():
                 else f"({max(r['errors_by_digit'])} times)",
                 f"Of its {sum(r['errors_by_digit'])} errors"]
     numbers += [f"{b['per_example']['median']:.3f} s", f"{b['batched'][0]['median']:.3f} s",
-                f"({b['per_example']['ratio_to_torch_batch_1']:.2f} of its time)"]
-    for row in b["batched"]:
-        if row["dtype"] == "float32" and row["batch_size"] in (100, 1000, 60000):
-            numbers.append(f"{row['median']:.3f} s")
+                f"takes {b['per_example']['ratio_to_torch_batch_1']:.2f} of PyTorch's time"]
+    ratios = {row["batch_size"]: row["ratio"] for row in b["batched"]
+              if row["dtype"] == "float32"}
+    numbers += [f"batches of 10 take {ratios[10]:.2f}", f"batches of 100, {ratios[100]:.2f}"]
+    whole32 = next(row for row in b["batched"]
+                   if row["dtype"] == "float32" and row["batch_size"] == 60000)
+    numbers += [f"{whole32['median']:.3f} s instead of {b['per_example']['median']:.3f} s"]
+    numbers += [f"{study(size)['seconds_per_epoch']:.2f} s" for size in (100, 1000, None)]
+    numbers += [f"{np.median([e['seconds'] for e in r['task15']['epochs']]):.2f} s for the "
+                "per-example script"]
+    for size in (1, 10, 100):                    # time to get below 3 %, over the seeds
+        times = [time_below(h, 0.03) for h in study(size)["tuned"]]
+        numbers.append(f"{min(times):.1f} to {max(times):.1f} s")
+    errors = [e["test_error"] for e in h["runs"]["0"][13:]]
+    numbers.append(f"between {pct(min(errors))} and {pct(max(errors))}")
+    numbers.append(f"{max(r['task9']['output']):.2f}")
     return numbers
+
+
+def time_below(history, level):
+    """Seconds of training until the test error first goes below `level`."""
+    seconds = np.cumsum([e["seconds"] for e in history])
+    below = [k for k, e in enumerate(history) if e["test_error"] < level]
+    return seconds[below[0]]
 
 
 def final(history):

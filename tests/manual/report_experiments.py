@@ -4,6 +4,7 @@
     python tests/manual/report_experiments.py --quick          # small subset, ~15 s
     python tests/manual/report_experiments.py --update-report  # all, into figures/
     python tests/manual/report_experiments.py --tables         # only report.md's tables
+    python tests/manual/report_experiments.py --figures --update-report   # redraw figures
 
 Writes results.json (the raw numbers the report quotes) and the figures (PNG) to
 runs/report/ (ignored by git), or with --update-report to figures/, the files report.md
@@ -327,8 +328,8 @@ def section_observations(data, split, seeds, epochs, results):
 
 # ---- Figures -----------------------------------------------------------------------------
 
-def figures(out, results, data, weights):
-    """The report's figures from the results (and the seed-0 default network)."""
+def result_figures(out, results):
+    """The report's figures drawn from results.json alone."""
     from matplotlib.figure import Figure
     study = results["task18"]["study"]
     colors = {s["batch_size"]: f"C{k}" for k, s in enumerate(study)}
@@ -358,11 +359,10 @@ def figures(out, results, data, weights):
                         label=name)
         loss_axes.plot([r["epoch"] for r in h], [r["train_loss"] for r in h], style,
                        label=name)
-    for r in t17["tp"]["epochs"]:
-        error_axes.annotate(str(r["majority_digit"]), (r["epoch"], 100 * r["test_error"]),
-                            textcoords="offset points", xytext=(0, 6), ha="center",
-                            fontsize=7, color="C0")
-    error_axes.set(title="Test error (numbers: the one digit the network answers)",
+    for r in t17["tp"]["epochs"]:                 # along the top: the digit answered
+        error_axes.text(r["epoch"], 97, str(r["majority_digit"]), ha="center", fontsize=8,
+                        color="C0")
+    error_axes.set(title="Test error (top row: the digit the Task 17 run answers)",
                    xlabel="epoch", ylabel="test error (%)", ylim=(70, 100))
     loss_axes.set(title="Training loss (mean cross-entropy)", xlabel="epoch",
                   ylabel="loss (log scale)", yscale="log")
@@ -372,7 +372,7 @@ def figures(out, results, data, weights):
     figure.suptitle("Task 17: the whole training set as one batch, λ = 0.001")
     batched.save_figure(figure, out / "task17_whole_set.png")
 
-    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    figure = Figure(figsize=(12, 4.4), layout="constrained")
     by_epoch, by_time = figure.subplots(1, 2)
     for s in study:
         b, color = s["batch_size"], colors[s["batch_size"]]
@@ -383,15 +383,19 @@ def figures(out, results, data, weights):
             by_epoch.plot([r["epoch"] for r in h], errors, style, color=color, label=name)
             by_time.plot(np.cumsum([r["seconds"] for r in h]), errors, style, color=color,
                          label=name)
-    by_epoch.set(title="Test error by epoch (solid: tuned λ, dotted: λ = 0.001)",
-                 xlabel="epoch", ylabel="test error (%)", yscale="log")
+    by_time.plot([], [], "-", color="gray", label="solid: tuned λ")
+    by_time.plot([], [], ":", color="gray", label="dotted: λ = 0.001")
+    by_epoch.set(title="Test error by epoch", xlabel="epoch", ylabel="test error (%)",
+                 yscale="log")
     by_time.set(title="Test error by training time", xlabel="training time (s, log)",
                 ylabel="test error (%)", xscale="log", yscale="log")
     for axes in (by_epoch, by_time):
         axes.grid(alpha=0.3, which="both")
         axes.set_yticks([1, 2, 5, 10, 20, 50, 90], labels=["1", "2", "5", "10", "20", "50",
                                                            "90"])
-    by_epoch.legend(fontsize=8)
+    by_time.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    figure.suptitle(f"Task 18: batch sizes, {results['task18']['epochs']} epochs, seed "
+                    f"{results['seeds'][0]}")
     batched.save_figure(figure, out / "batch_size_study.png")
 
     figure = Figure(figsize=(11, 4), layout="constrained")
@@ -415,6 +419,10 @@ def figures(out, results, data, weights):
                     f"λ = {batched.DEFAULT_LR}, seed {results['seeds'][0]})")
     batched.save_figure(figure, out / "overfitting.png")
 
+
+
+def network_figures(out, results, data, weights):
+    """The report's figures of the seed-0 default network (and what they count)."""
     x_test, y_test = data[2], data[3]
     labels, predicted = np.argmax(y_test, axis=1), batched.predicted_digits(x_test, weights)
     batched.plot_confusion_matrix(labels, predicted, out / "confusion_matrix.png")
@@ -542,9 +550,17 @@ def main():
     parser.add_argument("--tables", action="store_true",
                         help="only rewrite report.md's tables from figures/results.json and "
                              "figures/benchmark.json")
+    parser.add_argument("--figures", action="store_true",
+                        help="only redraw the figures drawn from results.json alone (in "
+                             "figures/ with --update-report, else in runs/report/)")
     args = parser.parse_args()
     if args.tables:
         refresh_report_tables()
+        return
+    if args.figures:
+        out = ROOT / ("figures" if args.update_report else "runs/report")
+        result_figures(out, json.loads((out / "results.json").read_text()))
+        say(f"figures drawn from {out.relative_to(ROOT)}/results.json redrawn")
         return
     if args.quick and args.update_report:
         parser.error("--quick results cannot update the report")
@@ -579,7 +595,8 @@ def main():
     section_task18(data, (split_data, split[1]), epochs, grids, seeds, results)
     say("Observations (seeds, initialisation, float64, baselines) ...")
     weights = section_observations(data, split, seeds, long_epochs, results)
-    figures(out, results, data, weights)
+    result_figures(out, results)
+    network_figures(out, results, data, weights)
     results["seconds"] = time.perf_counter() - start
     batched.write_json(out / "results.json", results)
     say(f"Done in {results['seconds']:.0f} s: figures and results.json in "
