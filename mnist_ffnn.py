@@ -310,13 +310,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
+    if (args.train_size or 0) > len(x_train):
+        raise DataError(f"--train-size {args.train_size} is larger than the "
+                        f"{len(x_train)} training examples of {args.data_dir}.")
     print(f"Question 1: x_train {x_train.shape} and x_test {x_test.shape} (image, row, "
           f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
     print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
           f"{digit_as_text(x_train[0])}")
-    if (args.train_size or 0) > len(x_train):
-        raise DataError(f"--train-size {args.train_size} is larger than the "
-                        f"{len(x_train)} training examples of {args.data_dir}.")
     x_train = preprocess_inputs(x_train[:args.train_size], args.dtype)       # Task 3
     x_test = preprocess_inputs(x_test, args.dtype)
     y_train = preprocess_outputs(y_train[:args.train_size], args.dtype)      # Task 4

@@ -545,8 +545,9 @@ def read_digit(path):
     except Image.DecompressionBombError as exc:
         raise DataError(f"{too_large}; {exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:        # not an image, damaged...
-        if isinstance(exc, DataError):
-            raise
+        if isinstance(exc, (DataError, FileNotFoundError, IsADirectoryError,
+                            PermissionError)):
+            raise                                 # these already say what is wrong
         raise DataError(f"{path}: cannot be read as an image ({exc}).") from None
     if image.dtype.kind in "ui":                               # 8 or 16 bits
         image = image / np.iinfo(image.dtype).max
@@ -566,12 +567,23 @@ def read_digit(path):
 
 
 def predict_images(paths, weights):
-    """Print the predicted digit and the ten probabilities of each image file."""
-    x = np.stack([read_digit(path) for path in paths]).astype(weights[0].dtype)
-    outputs = forward_pass(x, weights)[0][-1]                        # (len(paths), 10)
-    for path, probabilities in zip(paths, outputs):
-        print(f"{path}: {np.argmax(probabilities)}")
-        print("   " + "  ".join(map("{}: {:.3f}".format, range(10), probabilities)))
+    """Print the predicted digit and the ten probabilities of each image file, in the
+    order given; an image that cannot be read gets its `error:` sentence (on stderr)
+    instead. Returns the exit status: 0, or 1 if an image could not be read."""
+    inputs, readable = [], []
+    for path in paths:                                   # the files named by the user
+        try:
+            inputs.append(read_digit(path))
+            readable.append(path)
+        except (DataError, OSError) as exc:
+            print(f"error: {describe(exc)}", file=sys.stderr, flush=True)
+    if inputs:
+        x = np.stack(inputs).astype(weights[0].dtype)
+        outputs = forward_pass(x, weights)[0][-1]                    # (len(inputs), 10)
+        for path, probabilities in zip(readable, outputs):
+            print(f"{path}: {np.argmax(probabilities)}")
+            print("   " + "  ".join(map("{}: {:.3f}".format, range(10), probabilities)))
+    return 0 if len(readable) == len(paths) else 1
 
 
 class DrawingBoard:
@@ -750,7 +762,13 @@ class GradientError(ArithmeticError):
 
 def batch_size_type(text):
     """argparse type of --batch-size: a positive integer, or 'all' (the whole set)."""
-    return "all" if text == "all" else argument_type(int, 1)(text)
+    if text.lower() == "all":
+        return "all"
+    try:
+        return argument_type(int, 1)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1, nor 'all'") \
+            from None
 
 
 def max_loss_type(text):
@@ -816,6 +834,8 @@ def parse_arguments(argv=None):
         parser.error("--predict needs --load (the weights of a trained network)")
     if args.load is None and args.draw:
         parser.error("--draw needs --load (the weights of a trained network)")
+    if args.predict and args.draw:
+        parser.error("--predict and --draw are two ways to read digits: choose one")
     if args.load is None and args.epochs == 0:
         parser.error("--epochs 0 (evaluation only) needs --load (the weights to evaluate)")
     return args
@@ -887,8 +907,16 @@ def train_from_arguments(args):
                                "epochs": history, "interrupted": interrupted,
                                "result": {"test_error": error_rate, "misclassified": wrong,
                                           "n_test": len(x_test), "seconds": seconds}})
+        print(f"Results written to {args.json}")
     print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
     return 130 if interrupted else 0
+
+
+def describe(exc):
+    """An error as one sentence: an OSError names its file and says what is wrong."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror}."
+    return str(exc)
 
 
 def main(argv=None):
@@ -897,8 +925,7 @@ def main(argv=None):
     args = parse_arguments(argv)
     try:
         if args.predict:
-            predict_images(args.predict, load_weights(args.load)[0])
-            return 0
+            return predict_images(args.predict, load_weights(args.load)[0])
         if args.draw:
             draw_digits(load_weights(args.load)[0])
             return 0
@@ -907,9 +934,7 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except (DataError, Diverged, GradientError, DisplayError, OSError) as exc:
-        message = (f"{exc.filename}: {exc.strerror}." if isinstance(exc, OSError)
-                   and exc.filename else str(exc))
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {describe(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)

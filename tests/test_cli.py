@@ -48,6 +48,7 @@ def test_batched_script_writes_json(fake_mnist, tmp_path):
     assert [e["epoch"] for e in record["epochs"]] == [1, 2]
     assert record["epochs"][-1]["test_error"] == record["result"]["test_error"]
     assert record["config"]["lr"] == 0.01 and record["config"]["epochs"] == 2
+    assert lines[-2] == f"Results written to {out}"
     assert list(tmp_path.glob(".run.json*")) == []          # no temporary file left
 
 

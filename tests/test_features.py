@@ -313,3 +313,30 @@ def test_ctrl_c_stops_after_the_batch_and_saves(fake_mnist, tmp_path):
     assert "Traceback" not in err and "Interrupted" in err
     assert "interrupted after" in out and out.strip().splitlines()[-1].startswith("Test error")
     assert len(load_weights(model)[0]) == 3
+
+
+def test_predict_reads_every_good_image_and_names_each_bad_one(trained, tmp_path):
+    digit = np.zeros((28, 28))
+    digit[5:23, 12:16] = 1                                        # a "1"
+    good = draw_png(tmp_path / "one.png", digit)
+    blank = draw_png(tmp_path / "blank.png", np.full((28, 28), 0.5))
+    missing = tmp_path / "missing.png"
+    result = run("mnist_ffnn_batched.py", "--load", trained[1], "--predict", good, blank,
+                 missing, good)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(": ")[0] for line in lines[::2]] == [str(good), str(good)]
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and errors[0].startswith(f"error: {blank}: no digit found")
+    assert errors[1] == f"error: {missing}: No such file or directory."
+
+
+def test_predict_and_draw_together_are_refused(trained):
+    assert_clean_failure(run("mnist_ffnn_batched.py", "--load", trained[1], "--predict",
+                             "x.png", "--draw"), "choose one", status=2)
+
+
+def test_batch_size_all_in_any_case(fake_mnist):
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--epochs", 1,
+                 "--batch-size", "ALL", "--lr", "0.0001")
+    assert result.returncode == 0, result.stderr

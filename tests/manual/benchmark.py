@@ -196,7 +196,8 @@ def blas_description():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timings per case")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timings per case (default: %(default)s)")
     parser.add_argument("--profile", type=int, metavar="B", default=None,
                         help="only print the time of each step of one epoch at batch size B")
     parser.add_argument("--update-report", action="store_true",
@@ -205,7 +206,8 @@ def main():
     parser.add_argument("--no-torch", action="store_true",
                         help="do not time PyTorch even if it can be imported")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=BATCH_SIZES,
-                        metavar="B", help="the batch sizes to time (default: %(default)s)")
+                        metavar="B", help="the batch sizes to time (default: 1 10 100 1000 "
+                                          "60000)")
     parser.add_argument("--threads", type=int, default=None,
                         help="run the batched epochs with this many BLAS threads instead "
                              "of the number train chooses (1 below 128 examples, else all)")

@@ -143,8 +143,10 @@ def section_untrained(data, results):
         "a3_top_std": float(a3[:, np.argmax(offset)].std()),
         "top_digit": int(np.argmax(offset)),
         "share_answering_top": float(np.mean(np.argmax(z3, axis=1) == np.argmax(offset)))}
-    say("Task 13:", results["task13"], results["task13_cause"]["offset_range"],
-        results["task13_cause"]["z3_spread_mean"])
+    cause = results["task13_cause"]
+    say(f"Task 13: test errors {results['task13']}; z3's fixed part spans "
+        f"{cause['offset_range']:.2f}, its spread from image to image "
+        f"{cause['z3_spread_mean']:.2f}")
 
 
 # ---- Task 15: the per-example script with the TP's settings ------------------------------
@@ -249,7 +251,7 @@ def section_task18(data, split, epochs, grids, seeds, results):
                       "tuned_largest_swing_last_five": max(swings),
                       "seconds_per_epoch": float(np.median([r["seconds"] for h in tuned
                                                             for r in h]))})
-        say(f"Task 18: B={batch_size}: λ=0.001 → {study[-1]['tp_final']['values']}; "
+        say(f"Task 18: B={batch_size or 'all'}: λ=0.001 → {study[-1]['tp_final']['values']}; "
             f"tuned λ={best} ({tuning}) → {study[-1]['tuned_final']['values']}")
     results["task18"] = {"epochs": epochs, "seeds": seeds, "study": study}
 
