@@ -1,6 +1,6 @@
 """Regenerate every figure and number of report.md (not a test: run it by hand).
 
-    python tests/manual/report_experiments.py                  # all: ~23 minutes, 2 cores
+    python tests/manual/report_experiments.py                  # all: ~25 minutes, 2 cores
     python tests/manual/report_experiments.py --quick          # small subset, ~15 s
     python tests/manual/report_experiments.py --update-report  # all, into figures/
     python tests/manual/report_experiments.py --tables         # only report.md's tables
