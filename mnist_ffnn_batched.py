@@ -57,6 +57,8 @@ from mnist_ffnn import (DATA_DIR, DataError, argument_type, compute_error, forwa
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
+SMALL_BATCH = 10          # up to this size, train works on the active pixels' rows of w1
+ONE_THREAD_BELOW = 128    # batches smaller than this use one BLAS thread (blas_threads)
 
 
 # ---- Task 16: backpropagation for a batch ---------------------------------------------
@@ -100,7 +102,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     rng = np.random.default_rng() if rng is None else rng
     w1, w2, w3 = weights
     with Monitor(n, epochs, (x_test, y_test), validation, max_loss, log) as monitor, \
-            blas_threads(1 if batch_size < 128 else None):      # speed: see blas_threads
+            blas_threads(1 if batch_size < ONE_THREAD_BELOW else None):  # see blas_threads
         for epoch in range(1, epochs + 1):                     # the loop over epochs
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle and batch_size < n else None
@@ -108,7 +110,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
                 batch = (slice(first, first + batch_size) if order is None
                          else order[first:first + batch_size])
                 a0, y = x_train[batch], y_train[batch]
-                if batch_size > 10:                            # the TP's three steps
+                if batch_size > SMALL_BATCH:                   # the TP's three steps
                     activations, zs = forward_pass(a0, weights)
                     deltas = backpropagation(activations, zs, y, weights)
                     update_weights(weights, deltas, lr)
@@ -215,8 +217,7 @@ class Monitor:
         if loss > self.max_loss:
             raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
                            f"is above --max-loss {self.max_loss:.4g} (random guessing "
-                           f"gives "
-                           f"{math.log(10):.2f}); use a smaller learning rate, or "
+                           f"gives {math.log(10):.2f}); use a smaller learning rate, or "
                            "--max-loss inf to go on")
         record = {"epoch": epoch, "train_loss": loss,
                   "test_error": compute_error(*self.test, weights), "seconds": seconds}
@@ -268,7 +269,7 @@ def atomic_write(path, write):
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)        # mkstemp makes 0600; give open()'s
+        os.chmod(temporary, 0o666 & ~umask)        # mkstemp makes 0600: give open()'s mode
         with os.fdopen(descriptor, "wb") as f:
             write(f)
         os.replace(temporary, path)
@@ -335,12 +336,12 @@ def load_weights(path, dtype=None):
             if "config" in names:
                 config = json.loads(str(read_npz_member(archive, "config", path, (), "U",
                                                         1 << 20)))
+    except DataError:
+        raise
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path}: not an .npz archive of weights ({exc}).") from None
     except (ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
         # a damaged member, an encrypted one, an unknown compression method...
-        if isinstance(exc, DataError):
-            raise
         raise DataError(f"{path}: cannot be read as saved weights ({exc}).") from None
     for name, w in zip(WEIGHT_SHAPES, weights):
         if not np.isfinite(w).all():
@@ -481,7 +482,8 @@ def save_plots(directory, history, x_test, y_test, weights):
 
 # ---- Beyond the TP: reading and drawing your own digit ---------------------------------
 
-MAX_IMAGE_PIXELS = 4096 * 4096     # larger images are refused (memory stays bounded)
+MAX_IMAGE_SIDE = 4096    # images of more than MAX_IMAGE_SIDE² pixels are refused, so
+                         # that the memory --predict takes stays bounded
 
 
 def area_resize_matrix(n_out, n_in):
@@ -530,16 +532,17 @@ def mnist_like(gray):
 
 def read_digit(path):
     """Read an image file (PNG, JPEG...) of one digit; return its MNIST-like input (784,).
-    The image's size is read first: more than MAX_IMAGE_PIXELS pixels is refused."""
+    The image's size is read first: more than MAX_IMAGE_SIDE² pixels is refused."""
     import matplotlib.image
     from PIL import Image                               # matplotlib's own image library
-    too_large = f"{path}: the image is too large (at most 4096 x 4096 pixels"
+    too_large = (f"{path}: the image is too large (at most {MAX_IMAGE_SIDE} x "
+                 f"{MAX_IMAGE_SIDE} pixels")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             picture = Image.open(path)                  # reads the header only
         with picture:
-            if picture.width * picture.height > MAX_IMAGE_PIXELS:
+            if picture.width * picture.height > MAX_IMAGE_SIDE ** 2:
                 raise DataError(f"{too_large}; it has {picture.width} x {picture.height}).")
             image = matplotlib.image.pil_to_array(picture)
     except Image.DecompressionBombError as exc:
@@ -598,6 +601,8 @@ class DrawingBoard:
     def __init__(self, weights, figure):
         self.weights, self.figure, self.pen = weights, figure, None
         self.ink = np.zeros((self.SIZE, self.SIZE))
+        self.pixels = np.stack(np.meshgrid(np.arange(self.SIZE), np.arange(self.SIZE)),
+                               -1)                       # (x, y) of each canvas pixel
         self.probabilities = np.zeros(10)
         self.canvas_axes, seen_axes, bar_axes = figure.subplots(1, 3,
                                                                 width_ratios=(1, 1, 1.3))
@@ -637,10 +642,9 @@ class DrawingBoard:
         """Ink the segment from `start` to `end` ((x, y) in canvas pixels) with a round
         pen: every pixel at once, by its distance to the segment."""
         start, end = np.asarray(start, float), np.asarray(end, float)
-        pixels = np.stack(np.meshgrid(np.arange(self.SIZE), np.arange(self.SIZE)), -1)
         along = end - start
-        t = np.clip((pixels - start) @ along / max(along @ along, 1e-12), 0, 1)
-        distance = np.linalg.norm(pixels - (start + t[..., None] * along), axis=-1)
+        t = np.clip((self.pixels - start) @ along / max(along @ along, 1e-12), 0, 1)
+        distance = np.linalg.norm(self.pixels - (start + t[..., None] * along), axis=-1)
         self.ink = np.maximum(self.ink, np.clip(self.PEN - distance, 0, 1))
         self.update()
 
@@ -894,7 +898,9 @@ def train_from_arguments(args):
                         args.shuffle, validation, args.max_loss)
     seconds = time.perf_counter() - start
     interrupted = bool(history) and "interrupted_after_examples" in history[-1]
-    error_rate = compute_error(x_test, y_test, weights)
+    # the last epoch was evaluated after its last update; --epochs 0 only evaluates
+    error_rate = history[-1]["test_error"] if history else compute_error(x_test, y_test,
+                                                                          weights)
     wrong = round(error_rate * len(x_test))
     config = json.loads(json.dumps(vars(args), default=str))      # Path -> str
     if args.save is not None:

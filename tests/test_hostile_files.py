@@ -221,7 +221,7 @@ def test_sixteen_bit_images_are_scaled_by_their_own_range(tmp_path):
     np.testing.assert_allclose(read_digit(path), read_digit(eight), atol=1e-9)
 
 
-def test_png_helpers_are_not_fooled(tmp_path):
+def test_npy_helper_writes_what_numpy_reads(tmp_path):
     """npy_bytes writes what np.load reads (the forgeries start from real files)."""
     data = npy_bytes((3, 2), "<f8", payload=np.arange(6.0).tobytes())
     np.testing.assert_array_equal(np.load(io.BytesIO(data)), np.arange(6.0).reshape(3, 2))

@@ -146,14 +146,17 @@ def profile_epoch(data, batch_size):
     """Microseconds per batch of each step of one batched epoch (float32, the threads
     that train uses): gathering the batch, forward_pass, backpropagation,
     update_weights, and the two products with the 784 input rows, z1 = a0 . w1 and
-    dw1 = a0^T . e1, timed again on their own."""
+    dw1 = a0^T . e1, timed again on their own. These are the TP's three steps on the
+    whole network: train's path for batches of up to SMALL_BATCH (the active pixels'
+    rows of w1) is not what this profiles."""
     x_train, y_train = data[0], data[1]
     weights = mnist_ffnn.init_weights(np.random.default_rng(0))
     order = np.random.default_rng(0).permutation(len(x_train))
     steps = dict.fromkeys(["gather", "forward_pass", "backpropagation", "update_weights",
                            "z1 = a0 . w1", "dw1 = a0^T . e1"], 0.0)
     clock = time.perf_counter
-    with mnist_ffnn_batched.blas_threads(1 if batch_size < 128 else None):
+    with mnist_ffnn_batched.blas_threads(
+            1 if batch_size < mnist_ffnn_batched.ONE_THREAD_BELOW else None):
         for first in range(0, len(x_train), batch_size):       # the loop over batches
             t0 = clock()
             batch = order[first:first + batch_size]
@@ -210,7 +213,8 @@ def main():
                                           "60000)")
     parser.add_argument("--threads", type=int, default=None,
                         help="run the batched epochs with this many BLAS threads instead "
-                             "of the number train chooses (1 below 128 examples, else all)")
+                             "of the number train chooses (1 below ONE_THREAD_BELOW = 128 "
+                             "examples, else all)")
     args = parser.parse_args()
     if args.profile is not None:
         profile = profile_epoch(mnist_ffnn_batched.load_data(), args.profile)
