@@ -11,16 +11,18 @@ the weight changes and λ the learning rate:
     z_3 = a_2 . w_3   a_3 = softmax(z_3)  e_1 = (e_2 . w_2^T) * S'(z_1)   dw_1 = a_0^T . e_1
                                           then w_i <- w_i - λ dw_i
 
-The functions follow the TP's tasks in order, all NumPy array computations: the only
-Python loops are the training loops. `main` runs them as a student does, answering
-Question 1 and Tasks 2, 9, 13 and 15 on the way (`python mnist_ffnn.py --help`).
-Tasks 16-18 (batches) and all that goes beyond the TP are in mnist_ffnn_batched.py.
-Importing this module loads no data and trains nothing.
+The functions follow the TP's tasks in order. Every computation on examples, pixels or
+neurons is a NumPy array operation: the only Python loops over them are train's loops
+over epochs and examples. `main` runs the tasks as a student does, answering Question 1
+and Tasks 2, 9, 13 and 15 on the way (`python mnist_ffnn.py --help`). Tasks 16-18
+(batches) and all that goes beyond the TP are in mnist_ffnn_batched.py. Importing this
+module loads no data and trains nothing.
 """
 
 import argparse
 import gzip
 import os
+import stat
 import sys
 import time
 import zlib
@@ -29,16 +31,23 @@ from pathlib import Path
 import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+LAYER_SIZES = (784, 128, 64, 10)     # n_0 (the 28 x 28 pixels) .. n_3 (the ten digits)
 
 
-class DataError(ValueError):
-    """A data file is unusable; the message is one sentence naming it."""
+class UserError(Exception):
+    """Bad input, or a run that cannot go on: the message is one sentence for the user,
+    who gets it after `error: ` with exit status 1 (see run_command_line)."""
+
+
+class DataError(UserError):
+    """A data file or value is unusable; the message names it."""
 
 
 # ---- Tasks 1-2: reading and looking at the MNIST files ----------------------------------
 
 IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+CHUNK = 1 << 16                      # read_idx reads a file 64 KiB at a time
 
 
 def read_idx(filepath):
@@ -46,24 +55,26 @@ def read_idx(filepath):
 
     An idx file, raw or gzip, is a magic number (two zero bytes, a type code, the number
     d of dimensions), d big-endian uint32 sizes, then the values in C order. Returns a
-    writable array of the file's shape, native byte order. No memory is taken for the
-    values before the file is seen to hold what its header announces; anything but a
-    well-formed idx file raises DataError, one sentence naming the file."""
+    writable array of the file's shape, native byte order. Memory: the values' own size
+    and 64 KiB, taken only once the file is seen to hold what its header announces (a
+    gzip stream is read twice: counted, then copied). Anything but a well-formed idx
+    file raises DataError, one sentence naming the file."""
     path = Path(filepath)
     with open(path, "rb") as f:
-        if f.read(2) != b"\x1f\x8b":                    # not gzip: read the file as is
-            f.seek(0)
-            return _read_idx(f, path, path.stat().st_size)
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise DataError(f"{path}: not a regular file.")
+        compressed = f.read(2) == b"\x1f\x8b"
+        size = os.fstat(f.fileno()).st_size
     try:
-        with gzip.open(path, "rb") as f:
-            return _read_idx(f, path, None)
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
+            return _read_idx(f, path, None if compressed else size)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: corrupt gzip file ({exc}).") from None
 
 
 def _read_idx(f, path, size):
     """read_idx's work on the open file f of `path`: `size` bytes, or None for a gzip
-    stream, whose size is only known once read (64 KiB at a time, never more)."""
+    stream, whose size is only known once read."""
     magic = f.read(4)
     if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in IDX_TYPES:
         raise DataError(f"{path}: not an idx file (it does not start with two zero bytes "
@@ -75,25 +86,32 @@ def _read_idx(f, path, size):
                         f"32 possible; {len(header)} bytes of sizes present).")
     shape = tuple(np.frombuffer(header, ">u4").tolist())
     announced = np.prod(shape, dtype=object) * dtype.itemsize      # exact: Python ints
+    start = 4 + 4 * ndim
     if size is not None:                                           # a raw file
-        found = size - 4 - 4 * ndim
-        payload = np.fromfile(f, "u1", announced) if found == announced else None
-    else:                                     # gzip: read at most announced + 1 bytes
-        chunks, found = [], 0
-        while found <= announced and (chunk := f.read(min(announced + 1 - found, 1 << 16))):
-            chunks.append(chunk)
+        found = size - start
+    else:                                   # gzip: count at most announced + 1 bytes
+        found = 0
+        while found <= announced and (chunk := f.read(min(announced + 1 - found, CHUNK))):
             found += len(chunk)
-        payload = np.frombuffer(bytearray().join(chunks), "u1")    # writable, no copy
     if found != announced:
         holds = f"more than {announced}" if size is None and found > announced else found
         raise DataError(f"{path}: {'truncated' if found < announced else 'oversized'} idx "
                         f"file (its header announces shape {shape}, i.e. {announced} bytes "
                         f"of values; it holds {holds}).")
     try:
-        values = payload.view(dtype).reshape(shape)
+        values = np.empty(shape, dtype)
     except ValueError:                       # e.g. (0, 2**32 - 1, 2**32 - 1, 2**32 - 1)
         raise DataError(f"{path}: the shape {shape} of its idx header is too large for "
                         "NumPy.") from None
+    except MemoryError:
+        raise DataError(f"{path}: its {announced} bytes of values (shape {shape}) do not "
+                        "fit in memory.") from None
+    f.seek(start)                            # gzip: decompress again, from the start
+    buffer, filled = memoryview(values.reshape(-1).view(np.uint8)), 0
+    while filled < announced and (n := f.readinto(buffer[filled:filled + CHUNK])):
+        filled += n
+    if filled != announced:                  # the file changed while it was read
+        raise DataError(f"{path}: changed while it was being read.")
     return values.astype(dtype.newbyteorder("="), copy=False)     # native byte order
 
 
@@ -104,19 +122,27 @@ MNIST_FILES = {"x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte")
                "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx3-ubyte")}
 
 
-def load_mnist(data_dir=DATA_DIR):
-    """Task 1: x_train (N, 28, 28), y_train (N,), x_test (M, 28, 28), y_test (M,), all
-    uint8, from the four idx files of `data_dir` (raw or .gz, either name), checked to
-    fit together (DataError if not). Any MNIST-format set (Fashion-MNIST...) will do."""
+def mnist_paths(data_dir=DATA_DIR):
+    """The paths of the four MNIST files in `data_dir` (raw or .gz, either name), as a
+    dict {"x_train": path, ...}; DataError if the directory or a file is missing."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise DataError(f"data directory {data_dir} does not exist.")
+        problem = "is not a directory" if data_dir.exists() else "does not exist"
+        raise DataError(f"data directory {data_dir} {problem}.")
     paths = {}
     for key, names in MNIST_FILES.items():                  # the four files
         candidates = [data_dir / (name + ext) for name in names for ext in ("", ".gz")]
         paths[key] = next((p for p in candidates if p.is_file()), None)
         if paths[key] is None:
             raise DataError(f"no {' or '.join(p.name for p in candidates)} in {data_dir}.")
+    return paths
+
+
+def load_mnist(data_dir=DATA_DIR):
+    """Task 1: x_train (N, 28, 28), y_train (N,), x_test (M, 28, 28), y_test (M,), all
+    uint8, from the four idx files of `data_dir`, checked to fit together (DataError if
+    not). Any MNIST-format set (Fashion-MNIST...) will do."""
+    paths = mnist_paths(data_dir)
     arrays = {key: read_idx(path) for key, path in paths.items()}
     for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
         x, y = arrays[images], arrays[labels]
@@ -153,6 +179,18 @@ def preprocess_outputs(labels, dtype=np.float32):
     return one_hot
 
 
+def preprocess(x_train, y_train, x_test, y_test, train_size=None, dtype=np.float32):
+    """Tasks 3 and 4 on the four arrays of Task 1: (x_train (N, 784), y_train (N, 10),
+    x_test, y_test) of `dtype`, keeping only the first `train_size` training examples
+    (all if None; DataError if there are fewer)."""
+    if train_size is not None and train_size > len(x_train):
+        raise DataError(f"--train-size {train_size} is larger than the {len(x_train)} "
+                        "training examples.")
+    return (preprocess_inputs(x_train[:train_size], dtype),
+            preprocess_outputs(y_train[:train_size], dtype),
+            preprocess_inputs(x_test, dtype), preprocess_outputs(y_test, dtype))
+
+
 # ---- Tasks 5-7: the components of the FFNN ----------------------------------------------
 
 def layer_weights(m, n, rng, dtype=np.float32):
@@ -163,23 +201,25 @@ def layer_weights(m, n, rng, dtype=np.float32):
 
 def init_weights(rng, dtype=np.float32):
     """Task 6: the three weight matrices [w1 (784, 128), w2 (128, 64), w3 (64, 10)]."""
-    w1 = layer_weights(784, 128, rng, dtype)
-    w2 = layer_weights(128, 64, rng, dtype)
-    w3 = layer_weights(64, 10, rng, dtype)
+    n0, n1, n2, n3 = LAYER_SIZES
+    w1 = layer_weights(n0, n1, rng, dtype)
+    w2 = layer_weights(n1, n2, rng, dtype)
+    w3 = layer_weights(n2, n3, rng, dtype)
     return [w1, w2, w3]
 
 
 def sigmoid(x):
     """Task 7: S(x) = 1 / (1 + e^-x), element-wise on an array of any shape. Computed
     as (1 + tanh(x/2)) / 2, the same function (multiply the fraction above and below by
-    e^(x/2)): one ufunc, and no overflow, where e^-x overflows for x < -88 in float32."""
+    e^(x/2)), which never overflows: e^-x overflows in float32 below x = -88.72."""
     return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
 def sigmoid_prime(x):
     """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise on an array of any shape.
-    As written, e^-x overflows for x < -88 in float32, giving inf / inf = nan; S' is
-    even, so we evaluate it at -|x|, where the exponential is at most 1."""
+    As written, it overflows for large negative x (in float32, (e^-x + 1)^2 is inf
+    below x = -44.4, and e^-x too below -88.72, giving inf / inf = nan). S' is even,
+    so we evaluate it at -|x|, where the exponential is at most 1."""
     e = np.exp(-np.abs(x))
     return e / (e + 1) ** 2
 
@@ -215,11 +255,11 @@ def backpropagation(activations, zs, y, weights):
     example, from its forward pass (activations, zs) and its expected output y (10,).
     The error values e_i have the shapes of the a_i (Question 3); e3 = a3 - y is the
     derivative of the cross-entropy -sum(y log a3) with respect to z3. a_{i-1}^T . e_i
-    is a column (n_{i-1}, 1) times a row (1, n_i), an outer product: np.outer, as a 1-D
-    array has no column form (a.T is a, and a.T @ e would be an inner product)."""
+    is a column (n_{i-1}, 1) times a row (1, n_i), an outer product: np.outer, since a
+    1-D array has no column form (a.T has a's shape, and a.T @ e is an inner product)."""
     a0, a1, a2, a3 = activations
-    z1, z2, _ = zs
-    _, w2, w3 = weights
+    z1, z2, z3 = zs
+    w1, w2, w3 = weights
     e3 = a3 - y                                   # (10,)
     e2 = (e3 @ w3.T) * sigmoid_prime(z2)          # (10,) . (10, 64) -> (64,), ⊙ (64,)
     e1 = (e2 @ w2.T) * sigmoid_prime(z1)          # (64,) . (64, 128) -> (128,), ⊙ (128,)
@@ -227,18 +267,18 @@ def backpropagation(activations, zs, y, weights):
 
 
 def update_weights(weights, deltas, lr):
-    """Task 11: w_i <- w_i - lr * dw_i for i = 1, 2, 3, in place."""
-    (w1, w2, w3), (dw1, dw2, dw3) = weights, deltas
-    w1 -= lr * dw1
-    w2 -= lr * dw2
-    w3 -= lr * dw3
+    """Task 11: w_i <- w_i - lr * dw_i for each weight matrix w_i and its change dw_i,
+    in place (the loop goes over the matrices, not over their values)."""
+    for w, dw in zip(weights, deltas):
+        w -= lr * dw
 
 
 def compute_error(x, y, weights):
     """Task 12: the error rate (in [0, 1]) on inputs x (N, 784) with one-hot expected
     outputs y (N, 10): the whole set goes through forward_pass at once, argmax gives the
     digits, and the mean of the Boolean array "they differ" is the share of errors."""
-    a3 = forward_pass(x, weights)[0][-1]                            # (N, 10)
+    activations, zs = forward_pass(x, weights)
+    a3 = activations[-1]                                            # (N, 10)
     return float(np.mean(np.argmax(a3, axis=-1) != np.argmax(y, axis=-1)))
 
 
@@ -249,24 +289,15 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     x_train (N, 784), y_train (N, 10): the training set, in its order. After each epoch,
     prints its number, the error rate on x_test, y_test and its seconds of training
     (Task 15). Returns the list of the epochs' {epoch, test_error, seconds}."""
-    w1, w2, w3 = weights
     history = []
     for epoch in range(1, epochs + 1):                      # the outer loop: epochs
         start = time.perf_counter()
         for a0, y in zip(x_train, y_train):                 # the inner loop: examples
-            # The same result up to rounding, faster: a pixel of a0 that is 0 adds
-            # nothing to z1 = a0 . w1, and its row of dw1 = a0^T . e1 is 0, so its row
-            # of w1 is neither used nor changed. 81 % of MNIST's pixels are 0: the three
-            # steps run on the sub-network of the active pixels, whose w1 is the copy
-            # w1[active] of their rows, and the rows updated are then written back.
-            active = np.flatnonzero(a0)
-            sub = [w1[active], w2, w3]
-            activations, zs = forward_pass(a0[active], sub)         # Task 8
-            deltas = backpropagation(activations, zs, y, sub)       # Task 10
-            update_weights(sub, deltas, lr)                         # Task 11
-            w1[active] = sub[0]
+            activations, zs = forward_pass(a0, weights)                 # Task 8
+            deltas = backpropagation(activations, zs, y, weights)       # Task 10
+            update_weights(weights, deltas, lr)                         # Task 11
         seconds = time.perf_counter() - start
-        error_rate = compute_error(x_test, y_test, weights)         # Task 12
+        error_rate = compute_error(x_test, y_test, weights)             # Task 12
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
               f"{100 * error_rate:5.2f}%  ({seconds:.2f} s)", flush=True)
         history.append({"epoch": epoch, "test_error": error_rate, "seconds": seconds})
@@ -291,60 +322,92 @@ def argument_type(kind, low, strict=False):
     return parse
 
 
-def main(argv=None):
-    """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def argument_parser(description, lr):
+    """The options both scripts share (their learning rate's default is `lr`); no
+    abbreviations, so that a mistyped option is an error, not another option."""
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
     parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
                         help="passes over the training set (default: %(default)s)")
-    parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=0.001,
-                        help="learning rate λ of w_i <- w_i - λ δw_i (default: 0.001)")
+    parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=lr,
+                        help="learning rate λ > 0 of w_i <- w_i - λ δw_i (default: "
+                             "%(default)s)")
     parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
-                        help="seed of the generator that draws the weights (default: 0)")
+                        help="seed of the random generator, which draws the weights "
+                             "(default: %(default)s)")
     parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
                         help="train on the first N training examples only (default: all)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
-                        help="directory of the four MNIST idx files, raw or .gz (default: "
-                             "data/ next to this script)")
+                        help="directory of the four MNIST idx files, raw or .gz, named "
+                             "train-images-idx3-ubyte or train-images.idx3-ubyte (and so "
+                             "on) (default: data/ next to this script)")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="type of inputs, weights and activations (default: float32)")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def walk_the_tp(args):
+    """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error, with
+    the options `args` of argument_parser. Returns the exit status, 0."""
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
-    if (args.train_size or 0) > len(x_train):
-        raise DataError(f"--train-size {args.train_size} is larger than the "
-                        f"{len(x_train)} training examples of {args.data_dir}.")
+    inputs = preprocess(x_train, y_train, x_test, y_test, args.train_size,
+                        args.dtype)                                         # Tasks 3-4
     print(f"Question 1: x_train {x_train.shape} and x_test {x_test.shape} (image, row, "
           f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
     print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
           f"{digit_as_text(x_train[0])}")
-    x_train = preprocess_inputs(x_train[:args.train_size], args.dtype)       # Task 3
-    x_test = preprocess_inputs(x_test, args.dtype)
-    y_train = preprocess_outputs(y_train[:args.train_size], args.dtype)      # Task 4
-    y_test = preprocess_outputs(y_test, args.dtype)
+    x_train, y_train, x_test, y_test = inputs
     print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
           f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot)")
     weights = init_weights(np.random.default_rng(args.seed), args.dtype)     # Tasks 5-6
-    a3 = forward_pass(x_train[0], weights)[0][-1]                              # Task 9
+    (a0, a1, a2, a3), zs = forward_pass(x_train[0], weights)                   # Task 9
     print(f"Task 9: forward_pass(x_train[0]) = {np.array2string(a3, precision=3)}, "
           f"sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
     print(f"Task 13: test error of the untrained network: "
           f"{100 * compute_error(x_test, y_test, weights):.2f}% (guessing: 90%)")
     print(f"Task 15: training on {len(x_train)} examples, one at a time, λ = {args.lr}")
-    train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)   # Task 14
-    error_rate = compute_error(x_test, y_test, weights)
+    history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
+    error_rate = (history[-1]["test_error"] if history       # the last epoch's figure
+                  else compute_error(x_test, y_test, weights))
     wrong = round(error_rate * len(x_test))
     print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
+    return 0
+
+
+def error_message(exc):
+    """What went wrong, in one sentence: an OSError names its file."""
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this run (try a smaller --train-size)."
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}."
+    return str(exc)
+
+
+def run_command_line(function, *args):
+    """Return the exit status of function(*args), run as a command: its own; 1 after
+    a UserError, an OSError or a MemoryError, told in one sentence after `error: `; 130
+    after Ctrl-C, or the status a KeyboardInterrupt carries as its argument."""
+    for stream in (sys.stdout, sys.stderr):       # file names that are not UTF-8
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        return function(*args)
+    except BrokenPipeError:                       # e.g. `python mnist_ffnn.py | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # quietly
+        return 1
+    except (UserError, OSError, MemoryError) as exc:
+        print(f"error: {error_message(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        print("Interrupted.", file=sys.stderr)
+        return exc.args[0] if exc.args and isinstance(exc.args[0], int) else 130
+
+
+def main(argv=None):
+    """The command line (`python mnist_ffnn.py --help`); returns the exit status
+    (argparse exits with status 2 on a bad option)."""
+    args = argument_parser(__doc__.split("\n\n")[0], lr=0.001).parse_args(argv)
+    return run_command_line(walk_the_tp, args)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BrokenPipeError:                     # e.g. `python mnist_ffnn.py | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())     # quietly
-        sys.exit(1)
-    except (DataError, OSError) as exc:         # one sentence, exit status 1
-        sys.exit(f"error: {exc.filename}: {exc.strerror}." if getattr(exc, "filename", None)
-                 else f"error: {exc}")
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        sys.exit(130)
+    sys.exit(main())

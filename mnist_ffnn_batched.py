@@ -3,43 +3,43 @@ of examples pushed through it at once.
 
 Task 16 adds a batch axis B in front of every array: inputs a0 (B, 784), expected outputs
 y (B, 10), activations a_i and error values e_i (B, n_i); the weights keep their shapes.
-What does not change is imported from mnist_ffnn.py: reading and preprocessing the data,
-the weights, the update. So are softmax, forward_pass and compute_error, which
-mnist_ffnn.py wrote batch-ready: softmax takes its max and sum over the last axis, so it
-normalises each row of a (B, 10) array; `a @ w` treats the rows of a as a stack of
-inputs, so z_i = a_{i-1} . w_i holds as (B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i); and
-compute_error already pushes a whole set through at once, with argmax over the last axis.
-What changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true matrix product,
-(n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in one call (and,
-for speed, S'(z_i) is taken as a_i (1 - a_i), the same value, from the forward pass).
-Task 17 (the whole training set as one batch) and Task 18 (batches of any size) are
-`train` with a batch size:
+Reading and preprocessing the data, the weights, forward_pass, update_weights and
+compute_error are imported from mnist_ffnn.py, which wrote them batch-ready: softmax
+takes its max and sum over the last axis, so it normalises each row of a (B, 10) array;
+`a @ w` treats the rows of a as a stack of inputs, so z_i = a_{i-1} . w_i holds as
+(B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i); compute_error already pushed a whole set
+through at once. What changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true
+matrix product, (n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in
+one call. Task 17 (the whole training set as one batch) and Task 18 (batches of any
+size) are `train` with a batch size:
 
     python mnist_ffnn_batched.py                               # B = 10, λ = 0.03
     python mnist_ffnn_batched.py --batch-size all --lr 1e-5    # Task 17
 
 The gradient is summed over the batch, as the TP's equations give it, so λ multiplies
 each example's gradient whatever B: the default λ = 0.03 on batches of 10 is a step of
-0.3 on their mean gradient, chosen on a validation split (README). With --batch-size 1
---lr 0.001 --no-shuffle, this script trains exactly as mnist_ffnn.py does.
+0.3 on their mean gradient, chosen on a validation split (report.md, Task 18). With
+--batch-size 1 --lr 0.001 --no-shuffle, this script trains as mnist_ffnn.py does.
 
 After the TP's part, in bannered sections, what a user of the network needs beyond it:
-the training loss, divergence and Ctrl-C; saving and loading weights; figures; reading
-and drawing your own digit; checking backpropagation against finite differences; the
+speed, the training loss and divergence, stopping on Ctrl-C, files, figures, reading and
+drawing your own digit, checking backpropagation against finite differences, and the
 command line (`python mnist_ffnn_batched.py --help`).
 """
 
 import argparse
 import contextlib
 import json
+import lzma
 import math
 import os
 import signal
+import stat
+import struct
 import sys
 import tempfile
 import threading
 import time
-import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -51,14 +51,13 @@ try:                           # optional, for speed only: see blas_threads
 except ImportError:
     threadpool_limits = None
 
-from mnist_ffnn import (DATA_DIR, DataError, argument_type, compute_error, forward_pass,
-                        init_weights, load_mnist, preprocess_inputs, preprocess_outputs,
-                        update_weights)
+from mnist_ffnn import (DataError, UserError, argument_parser, argument_type, compute_error,
+                        error_message, forward_pass, init_weights, load_mnist,
+                        mnist_paths, preprocess, run_command_line, update_weights)
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
-SMALL_BATCH = 10          # up to this size, train works on the active pixels' rows of w1
-ONE_THREAD_BELOW = 128    # batches smaller than this use one BLAS thread (blas_threads)
+MAX_LOSS = 5 * math.log(10)    # an epoch's mean loss above this: training diverged
 
 
 # ---- Task 16: backpropagation for a batch ---------------------------------------------
@@ -72,9 +71,10 @@ def backpropagation(activations, zs, y, weights):
     batch of the per-example weight changes.
     """
     a0, a1, a2, a3 = activations
-    _, w2, w3 = weights
+    z1, z2, z3 = zs
+    w1, w2, w3 = weights
     # S'(z_i) = S(z_i) (1 - S(z_i)) = a_i (1 - a_i): the forward pass already computed
-    # a_i = S(z_i), so the TP's S'(z_i) costs no exponential here (zs are not needed).
+    # a_i = S(z_i), so the TP's S'(z_i) costs no exponential here (z1, z2 not needed).
     e3 = a3 - y                                   # (B, 10)
     e2 = (e3 @ w3.T) * a2 * (1 - a2)              # (B, 10) . (10, 64) -> (B, 64)
     e1 = (e2 @ w2.T) * a1 * (1 - a1)              # (B, 64) . (64, 128) -> (B, 128)
@@ -84,62 +84,92 @@ def backpropagation(activations, zs, y, weights):
 # ---- Tasks 17-18: training on batches -------------------------------------------------
 
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
-          batch_size=DEFAULT_BATCH_SIZE, rng=None, shuffle=True, validation=None,
-          max_loss=None, log=print):
+          batch_size=DEFAULT_BATCH_SIZE, rng=None, validation=None, max_loss=MAX_LOSS,
+          stop=None, log=print):
     """Tasks 17-18: train `weights` in place by gradient descent on batches.
 
     Each epoch cuts the training set x_train (N, 784), y_train (N, 10) into batches of
-    `batch_size` examples (the last one may be smaller; None is the whole set as one
-    batch, Task 17), and pushes each through forward_pass, backpropagation and
-    update_weights with learning rate `lr`. With `shuffle`, the examples are drawn in a
-    new order every epoch from `rng` (a np.random.Generator). After each epoch, prints
-    the training loss and the error rate on x_test, y_test (and on `validation`, a pair
-    (x, y), if given). Raises Diverged if the loss exceeds `max_loss` (default MAX_LOSS)
-    or stops being finite. Returns the list of the epochs' records (dicts).
+    `batch_size` examples (the last one may be smaller; None: the whole set as one
+    batch, Task 17), in a new order drawn from `rng` (a np.random.Generator; None: the
+    set's own order), and pushes each through the TP's three steps with learning rate
+    `lr`. After each epoch, logs the training loss (the mean cross-entropy of the
+    epoch's examples, each taken before its batch's update) and the error rate on
+    x_test, y_test (and on `validation`, a pair (x, y), if given). Raises Diverged if
+    the loss exceeds `max_loss` or stops being finite. Stops after the current batch
+    once `stop` (a threading.Event, see stop_requests) is set. Returns the list of the
+    epochs' records (dicts).
     """
     n = len(x_train)
     batch_size = n if batch_size is None else min(batch_size, n)
-    rng = np.random.default_rng() if rng is None else rng
-    w1, w2, w3 = weights
-    with Monitor(n, epochs, (x_test, y_test), validation, max_loss, log) as monitor, \
-            blas_threads(1 if batch_size < ONE_THREAD_BELOW else None):  # see blas_threads
-        for epoch in range(1, epochs + 1):                     # the loop over epochs
+    stop = threading.Event() if stop is None else stop
+    z3 = np.empty_like(y_train)                     # z3 of each example, for the loss
+    history = []
+    with blas_threads(1 if batch_size < ONE_THREAD_BELOW else None):
+        for epoch in range(1, epochs + 1):                         # the loop over epochs
             start = time.perf_counter()
-            order = rng.permutation(n) if shuffle and batch_size < n else None
-            for first in range(0, n, batch_size):              # the loop over batches
+            order = None if rng is None or batch_size == n else rng.permutation(n)
+            for first in range(0, n, batch_size):                  # the loop over batches
                 batch = (slice(first, first + batch_size) if order is None
                          else order[first:first + batch_size])
                 a0, y = x_train[batch], y_train[batch]
-                if batch_size > SMALL_BATCH:                   # the TP's three steps
-                    activations, zs = forward_pass(a0, weights)
-                    deltas = backpropagation(activations, zs, y, weights)
-                    update_weights(weights, deltas, lr)
+                if batch_size <= SMALL_BATCH:         # the same three steps, faster
+                    zs = active_pixel_step(a0, y, weights, lr)
                 else:
-                    # The same result up to rounding, faster for small batches, as in
-                    # mnist_ffnn.train: a pixel with no ink in the whole batch adds
-                    # nothing to z1 and gets no change in w1. Half of the pixels are such
-                    # at B = 10 (four fifths at B = 1), so the three steps run on the rows
-                    # w1[active] of the others, which are then written back.
-                    active = np.flatnonzero(a0.any(axis=0))
-                    sub = [w1[active], w2, w3]
-                    activations, zs = forward_pass(a0[:, active], sub)
-                    deltas = backpropagation(activations, zs, y, sub)
-                    update_weights(sub, deltas, lr)
-                    w1[active] = sub[0]
-                if monitor.after_batch(zs[2], y):                # Ctrl-C: stop now
+                    activations, zs = forward_pass(a0, weights)            # Task 8
+                    deltas = backpropagation(activations, zs, y, weights)  # Task 16
+                    update_weights(weights, deltas, lr)                    # Task 11
+                seen = first + len(a0)
+                z3[first:seen] = zs[-1]
+                if stop.is_set():                          # Ctrl-C: stop after the batch
                     break
-            if monitor.after_epoch(time.perf_counter() - start, weights):
+            seconds = time.perf_counter() - start
+            targets = y_train[:seen] if order is None else y_train[order[:seen]]
+            loss = cross_entropy(z3[:seen], targets) / seen
+            check_divergence(loss, weights, epoch, max_loss)
+            record = {"epoch": epoch, "train_loss": loss, "seconds": seconds,
+                      "test_error": compute_error(x_test, y_test, weights)}
+            line = (f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.4f}  "
+                    f"test error {100 * record['test_error']:5.2f}%")
+            if validation is not None:
+                record["validation_error"] = compute_error(*validation, weights)
+                line += f"  validation error {100 * record['validation_error']:5.2f}%"
+            if seen < n:
+                record["interrupted_after_examples"] = seen
+                line += f"  (interrupted after {seen} examples)"
+            log(f"{line}  ({seconds:.2f} s)")
+            history.append(record)
+            if stop.is_set():
                 break
-    return monitor.history
+    return history
 
 
-# ---- Beyond the TP: the training loss, divergence, Ctrl-C -----------------------------
+# ---- Beyond the TP: speed --------------------------------------------------------------
 
-MAX_LOSS = 5 * math.log(10)    # an epoch's mean loss above this: training diverged
+SMALL_BATCH = 10          # up to this size, train uses active_pixel_step
+ONE_THREAD_BELOW = 128    # batches smaller than this use one BLAS thread (blas_threads)
 
 
-class Diverged(ArithmeticError):
-    """Training produced a loss above the limit, or non-finite values."""
+def active_pixel_step(a0, y, weights, lr):
+    """The TP's three steps (forward_pass, backpropagation, update_weights) on a batch
+    a0 (B, 784), y (B, 10), with the same result up to rounding, faster for small
+    batches; returns the forward pass's zs.
+
+    A pixel with no ink in any example of the batch adds nothing to z1 = a0 . w1, and
+    its row of dw1 = a0^T . e1 is 0: its row of w1 is neither used nor changed. At
+    B = 10 half of the pixels are such (four fifths at B = 1), so the three steps run on
+    the rows w1[active] of the others (a copy, written back after the update). Valid for
+    plain gradient descent only, whose update of a row depends on nothing but its own
+    dw1: an update that keeps state (momentum) or decays the weights would change the
+    other rows too, and must use the three steps on the whole network.
+    """
+    w1 = weights[0]
+    active = np.flatnonzero(a0.any(axis=0))                  # pixels with ink: (k,)
+    sub = [w1[active], *weights[1:]]                         # w1[active]: (k, 128)
+    activations, zs = forward_pass(a0[:, active], sub)
+    deltas = backpropagation(activations, zs, y, sub)
+    update_weights(sub, deltas, lr)
+    w1[active] = sub[0]
+    return zs
 
 
 def blas_threads(count):
@@ -147,168 +177,196 @@ def blas_threads(count):
     `count` threads (None: leave BLAS's own default, usually all cores). One thread is
     faster for batches under about 128 examples: their products are too small to share,
     and waking a second thread costs more than it saves; all cores are faster for large
-    batches (README, Speed). Needs threadpoolctl (in requirements.txt); without it, this
-    does nothing."""
+    batches (report.md, Speed). Needs threadpoolctl (in requirements.txt); without it,
+    this does nothing."""
     if count is None or threadpool_limits is None:
         return contextlib.nullcontext()
     return threadpool_limits(limits=count, user_api="blas")
 
 
+# ---- Beyond the TP: the training loss, divergence, stopping ----------------------------
+
+class Diverged(UserError):
+    """Training produced a loss above the limit, or non-finite values."""
+
+
 def cross_entropy(z3, y):
     """The loss that backpropagation descends, -sum y log softmax(z3), summed over the
-    rows of z3 and y (B, 10). Computed from z3 (log-sum-exp), so that a probability that
-    rounds to 0 gives a large finite loss, not inf."""
-    top = np.max(z3, axis=-1, keepdims=True)
-    log_sum = np.log(np.sum(np.exp(z3 - top), axis=-1, keepdims=True)) + top
-    return float(np.sum(y * (log_sum - z3)))
+    rows of z3 and their one-hot expected outputs y (B, 10). With t a row's digit, its
+    loss is log(1 + sum_{j != t} e^(z_j - z_t)), computed so that it keeps its
+    precision when it is tiny (a digit the network is sure of: the gradient check
+    needs it) and does not overflow when it is huge (a large finite loss, not inf)."""
+    others = np.where(y == 1, -np.inf, z3 - np.sum(y * z3, axis=-1, keepdims=True))
+    top = np.max(others, axis=-1, keepdims=True)                  # z_j - z_t, j != t
+    log_sum = np.log(np.sum(np.exp(others - top), axis=-1)) + top[..., 0]
+    return float(np.sum(np.logaddexp(0, log_sum)))                # log(1 + e^log_sum)
 
 
-class Monitor:
-    """What `train` does besides the TP's three steps: it keeps z3 and y of every example
-    of the epoch, and after each epoch computes the training loss (the mean over the
-    epoch's examples of their cross-entropy, each taken before its batch's update),
-    checks that training has not diverged, evaluates, prints the epoch's line and adds
-    its record to `history`. As a context manager, it turns a first Ctrl-C into a
-    request to stop after the current batch (a second one interrupts at once)."""
-
-    def __init__(self, n_train, epochs, test, validation=None, max_loss=None, log=print):
-        self.epochs, self.test, self.validation, self.log = epochs, test, validation, log
-        self.max_loss = MAX_LOSS if max_loss is None else max_loss
-        self.logits = np.empty((n_train, 10), test[0].dtype)    # z3 of each example
-        self.targets = np.empty((n_train, 10), test[1].dtype)    # and its y
-        self.seen, self.history, self.stop_requested = 0, [], False
-        self._previous_handler = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.signal(signal.SIGINT, self._interrupt)
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
-
-    def _interrupt(self, signum, frame):
-        if self.stop_requested:
-            raise KeyboardInterrupt
-        self.stop_requested = True
-        print("\nInterrupted: stopping after the current batch (Ctrl-C again to quit at "
-              "once).", file=sys.stderr, flush=True)
-
-    def after_batch(self, z3, y):
-        """Keep the batch's z3 and y (B, 10); True if training must stop now (Ctrl-C)."""
-        end = self.seen + len(y)
-        self.logits[self.seen:end] = z3
-        self.targets[self.seen:end] = y
-        self.seen = end
-        return self.stop_requested
-
-    def after_epoch(self, seconds, weights):
-        """Check, evaluate, print and record the epoch; True if training must stop."""
-        seen, self.seen = self.seen, 0
-        epoch = len(self.history) + 1
-        loss = cross_entropy(self.logits[:seen], self.targets[:seen]) / max(seen, 1)
-        w1, w2, w3 = weights
-        if not (np.isfinite(loss) and np.isfinite(w1).all() and np.isfinite(w2).all()
-                and np.isfinite(w3).all()):
-            raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss} "
-                           "and the weights are no longer all finite; use a smaller "
-                           "learning rate")
-        if loss > self.max_loss:
-            raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} "
-                           f"is above --max-loss {self.max_loss:.4g} (random guessing "
-                           f"gives {math.log(10):.2f}); use a smaller learning rate, or "
-                           "--max-loss inf to go on")
-        record = {"epoch": epoch, "train_loss": loss,
-                  "test_error": compute_error(*self.test, weights), "seconds": seconds}
-        line = (f"Epoch {epoch:>{len(str(self.epochs))}}/{self.epochs}  loss {loss:.4f}  "
-                f"test error {100 * record['test_error']:5.2f}%")
-        if self.validation is not None:
-            record["validation_error"] = compute_error(*self.validation, weights)
-            line += f"  validation error {100 * record['validation_error']:5.2f}%"
-        if self.stop_requested:
-            record["interrupted_after_examples"] = seen
-            line += f"  (interrupted after {seen} examples)"
-        self.log(f"{line}  ({seconds:.2f} s)")
-        self.history.append(record)
-        return self.stop_requested
+def check_divergence(loss, weights, epoch, max_loss):
+    """Raise Diverged if an epoch's mean training loss is above max_loss or not finite,
+    or if a weight is no longer finite."""
+    if not (np.isfinite(loss) and all(np.isfinite(w).all() for w in weights)):
+        raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss} and "
+                       "the weights are no longer all finite; use a smaller learning rate")
+    if loss > max_loss:
+        raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} is "
+                       f"above --max-loss {max_loss:.4g} (random guessing gives "
+                       f"{math.log(10):.2f}); use a smaller learning rate, or --max-loss "
+                       "inf to go on")
 
 
-# ---- Beyond the TP: files (weights, JSON), written atomically --------------------------
+@contextlib.contextmanager
+def stop_requests():
+    """A context in which a first Ctrl-C (SIGINT) or SIGTERM interrupts nothing: it sets
+    the threading.Event this yields (train then stops after the current batch, and the
+    outputs are still written) and keeps the signal's number in its `signum`. A second
+    one interrupts at once, by KeyboardInterrupt(128 + its number), the exit status."""
+    stop = threading.Event()
+    stop.signum = None
 
-WEIGHT_SHAPES = {"w1": (784, 128), "w2": (128, 64), "w3": (64, 10)}
+    def request(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt(128 + signum)
+        stop.signum = signum
+        stop.set()
+        print(f"\nInterrupted ({signal.Signals(signum).name}): stopping after the current "
+              "batch, then writing what was asked (once more to quit at once).",
+              file=sys.stderr, flush=True)
 
-
-def check_writable(path, shown):
-    """Make sure, before training, that the file `path` can be written: create its
-    directory if missing, then create and remove a file there. Raises DataError naming
-    `shown`, the option and path as the user gave them."""
-    path = Path(path)
+    previous = {s: signal.signal(s, request) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataError(f"cannot write {shown}: cannot create the directory "
-                        f"{path.parent} ({exc.strerror}).") from None
-    if path.is_dir():
-        raise DataError(f"cannot write {shown}: it is a directory.")
+        yield stop
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+# ---- Beyond the TP: files (weights, JSON), each written whole or not at all ------------
+
+def check_outputs(outputs, inputs):
+    """Before training, refuse (DataError, one sentence) any output that would destroy
+    what it does not own. `outputs` and `inputs` map how the user named a file (e.g.
+    "--save m.npz") to its path. Symlinks followed, each output must differ from every
+    other output and every input, and contain none of them (a directory); it must be a
+    regular file if it exists, that the user can open for writing, in a directory that
+    exists or can be created, where a file can be created. Nothing is created."""
+    real = {name: Path(os.path.realpath(p)) for name, p in {**outputs, **inputs}.items()}
+    for name in outputs:
+        check_writable(real[name], name)
+    names = list(outputs)
+    for k, name in enumerate(names):                     # every pair of the user's files
+        for other in names[k + 1:] + list(inputs):
+            a, b = real[name], real[other]
+            if a == b:
+                raise DataError(f"{name} would overwrite {other}: both are {a}.")
+            if a in b.parents or b in a.parents:
+                inner, outer = (name, other) if b in a.parents else (other, name)
+                raise DataError(f"{name} and {other} clash: {inner} is inside {outer}.")
+
+
+def check_writable(target, name):
+    """check_outputs for one output, `target` its real path: DataError naming `name`."""
+    if target.exists():
+        mode = target.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise DataError(f"cannot write {name}: it is a directory.")
+        if not stat.S_ISREG(mode):
+            raise DataError(f"cannot write {name}: it is not a regular file (a device, a "
+                            "pipe...), which would be replaced; give a file name.")
+        try:
+            os.close(os.open(target, os.O_WRONLY))        # no O_TRUNC: nothing changes
+        except OSError as exc:
+            raise DataError(f"cannot write {name}: {exc.strerror}.") from None
+    folder = target.parent
+    while not folder.exists():                            # the part that would be created
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DataError(f"cannot write {name}: {folder} is not a directory.")
     try:
-        descriptor, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".", suffix=".probe")
     except OSError as exc:
-        raise DataError(f"cannot write {shown}: no file can be created in {path.parent} "
+        raise DataError(f"cannot write {name}: no file can be created in {folder} "
                         f"({exc.strerror}).") from None
     os.close(descriptor)
     os.unlink(probe)
 
 
 def atomic_write(path, write):
-    """Call write(file) on a temporary file next to `path`, then rename it to `path`:
-    an interrupted write never leaves a half-written file, nor spoils the old one."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
+    """Call write(file) on a new temporary file next to the file `path` names (symlinks
+    followed), then rename it over that file: an interrupted write never leaves half a
+    file, nor spoils the old one, and no temporary file survives an exception or a
+    second Ctrl-C. An existing file must be regular, and keeps its permissions (a new
+    one gets open()'s); missing directories are created. DataError if it fails."""
+    target = Path(os.path.realpath(path))
+    temporary = None
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)        # mkstemp makes 0600: give open()'s mode
+        old = target.stat() if target.exists() else None
+        if old is not None and not stat.S_ISREG(old.st_mode):
+            raise DataError(f"cannot write {path}: it is not a regular file.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".",
+                                                 suffix=".tmp")
         with os.fdopen(descriptor, "wb") as f:
             write(f)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+            os.fchmod(f.fileno(), stat.S_IMODE(old.st_mode) if old else 0o666 & ~umask())
+            if old is not None and os.geteuid() == 0:         # root keeps the owner too
+                os.fchown(f.fileno(), old.st_uid, old.st_gid)
+        os.replace(temporary, target)
+        temporary = None
+    except OSError as exc:                   # a full disk, a directory that cannot be made
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}.") from None
+    finally:
+        if temporary is not None:
+            os.unlink(temporary)
+
+
+def umask():
+    """The process's umask (reading it means setting it: it is set back at once)."""
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path, obj):
-    """Write `obj` as JSON to `path`, atomically."""
-    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
+    """Write `obj` as JSON to `path`, atomically (strict JSON: no NaN or Infinity)."""
+    text = json.dumps(obj, indent=2, allow_nan=False) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def weight_names(count):
+    """The names of the parameters in a weights file: w1, w2, ... in the list's order."""
+    return [f"w{i}" for i in range(1, count + 1)]
 
 
 def save_weights(path, weights, config):
-    """Save [w1, w2, w3] and `config` (a dict, stored as JSON text) in an .npz file."""
-    arrays = dict(zip(WEIGHT_SHAPES, weights), config=np.array(json.dumps(config)))
+    """Save the list of weight matrices and `config` (a dict, stored as JSON text) in an
+    .npz file, atomically."""
+    arrays = dict(zip(weight_names(len(weights)), weights),
+                  config=np.array(json.dumps(config)))
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def read_npz_member(archive, name, path, shape, kind, max_bytes):
-    """The array `name` of the open .npz `archive`, read only if its header says it has
-    `shape`, a dtype of `kind` ('f', 'U'...) and at most `max_bytes` bytes, and only
-    those bytes: a forged header, or a member that would decompress to gigabytes, is
-    refused without reading more. Raises DataError naming `path`."""
-    with archive.open(name + ".npy") as member:
-        version = np.lib.format.read_magic(member)
+def read_npz_member(archive, member, name, path, shape, kind, max_bytes):
+    """The array in the member `member` of the open .npz `archive`, read only if its
+    header says it has `shape`, a dtype of `kind` ('f', 'U'...) and at most `max_bytes`
+    bytes, and only those bytes: a forged header, or a member that would decompress to
+    gigabytes, is refused without reading more. Raises DataError naming `path` and the
+    array's `name`."""
+    with archive.open(member) as f:
+        version = np.lib.format.read_magic(f)
         read_header = {(1, 0): np.lib.format.read_array_header_1_0,
                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)
         if read_header is None:
             raise DataError(f"{path}: {name} is stored in .npy format {version}, "
                             "expected 1.0 or 2.0.")
-        found, fortran_order, dtype = read_header(member)
+        found, fortran_order, dtype = read_header(f)
         size = math.prod(found) * dtype.itemsize
         if dtype.kind != kind or found != shape or size > max_bytes:
             expected = "a float array" if kind == "f" else "a text"
             raise DataError(f"{path}: {name} is {dtype} {found}, expected {expected}"
                             f"{f' of shape {shape}' if shape else ''}.")
-        data = member.read(size)
-        if len(data) < size or member.read(1):
+        data = f.read(size)
+        if len(data) < size or f.read(1):
             amount = "less" if len(data) < size else "more"
             raise DataError(f"{path}: {name} holds {amount} data than its header announces "
                             f"({size} bytes).")
@@ -316,44 +374,64 @@ def read_npz_member(archive, name, path, shape, kind, max_bytes):
 
 
 def load_weights(path, dtype=None):
-    """Load [w1, w2, w3] and the config saved by save_weights, cast to `dtype` if given.
+    """Load the weights and the config saved by save_weights, cast to `dtype` if given.
 
-    Never unpickles, and reads no more than the three matrices' own size whatever the
-    file claims. Returns (weights, config). Raises DataError, one sentence naming the
-    file, for anything that is not such a file with finite weights.
+    The weights expected are those init_weights makes (their number and shapes). Never
+    unpickles, and reads no more than their own size whatever the file claims. Returns
+    (weights, config). Raises DataError, one sentence naming the file, for anything
+    that is not such a file with finite weights (OSError if it cannot be opened).
     """
+    path = Path(path)
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise DataError(f"{path}: not a regular file.")
+    shapes = [w.shape for w in init_weights(np.random.default_rng(0))]
+    names = weight_names(len(shapes))
     try:
         with zipfile.ZipFile(path) as archive:
-            names = {name.removesuffix(".npy") for name in archive.namelist()}
-            missing = sorted(set(WEIGHT_SHAPES) - names)
+            members = {member.removesuffix(".npy"): member
+                       for member in archive.namelist()}
+            missing = [name for name in names if name not in members]
             if missing:
                 raise DataError(f"{path}: not a weights file saved by --save (no "
                                 f"{', '.join(missing)} in it).")
-            weights = [read_npz_member(archive, name, path, shape, "f",
+            weights = [read_npz_member(archive, members[name], name, path, shape, "f",
                                        8 * math.prod(shape))      # float64 at the most
-                       for name, shape in WEIGHT_SHAPES.items()]
+                       for name, shape in zip(names, shapes)]
             config = {}
-            if "config" in names:
-                config = json.loads(str(read_npz_member(archive, "config", path, (), "U",
-                                                        1 << 20)))
-    except DataError:
-        raise
+            if "config" in members:
+                config = json.loads(str(read_npz_member(archive, members["config"],
+                                                        "config", path, (), "U", 1 << 20)))
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path}: not an .npz archive of weights ({exc}).") from None
-    except (ValueError, EOFError, NotImplementedError, RuntimeError, zlib.error) as exc:
-        # a damaged member, an encrypted one, an unknown compression method...
+    # A damaged or forged archive: zipfile and its decompressors raise all of these.
+    except (zlib.error, lzma.LZMAError, struct.error, EOFError,
+            OSError, ValueError, KeyError, NotImplementedError, RuntimeError) as exc:
         raise DataError(f"{path}: cannot be read as saved weights ({exc}).") from None
-    for name, w in zip(WEIGHT_SHAPES, weights):
+    for name, w in zip(names, weights):
         if not np.isfinite(w).all():
             raise DataError(f"{path}: {name} holds non-finite values.")
-    return [w.astype(dtype or w.dtype) for w in weights], config
+    if dtype is not None:
+        with np.errstate(over="ignore"):
+            weights = [w.astype(dtype) for w in weights]
+        for name, w in zip(names, weights):
+            if not np.isfinite(w).all():
+                raise DataError(f"{path}: {name} holds values beyond the range of "
+                                f"{np.dtype(dtype).name}.")
+    return weights, config
 
 
 # ---- Beyond the TP: figures (matplotlib is imported only when a figure is made) --------
 
+def network_output(x, weights):
+    """The network's answer a3 (N, 10) to the inputs x (N, 784): for each input, the
+    ten digits' probabilities."""
+    activations, zs = forward_pass(x, weights)
+    return activations[-1]
+
+
 def predicted_digits(x, weights):
     """The digit (N,) the network predicts for each input of x (N, 784)."""
-    return np.argmax(forward_pass(x, weights)[0][-1], axis=-1)
+    return np.argmax(network_output(x, weights), axis=-1)
 
 
 def confusion_matrix(labels, predicted):
@@ -425,30 +503,34 @@ def plot_misclassified(x, labels, predicted, path, count=32):
 
 
 def plot_w1_tiles(w1, path):
-    """What the first layer looks at: each of the 128 columns of w1 (784,) drawn as a
-    28x28 image, red where a pixel's ink raises that neuron's z1, blue where it lowers
-    it, white for 0 (a diverging colour map centred on 0)."""
+    """What the first layer looks at: each column of w1 (784,), one per neuron of the
+    first hidden layer, drawn as a 28x28 tile, 16 tiles a row, red where a pixel's ink
+    raises that neuron's z1, blue where it lowers it, white for 0 (a diverging colour
+    map centred on 0)."""
     from matplotlib.figure import Figure
-    n_rows, n_cols = 8, w1.shape[1] // 8
-    tiles = w1.T.reshape(n_rows, n_cols, 28, 28)                 # (8, 16, 28, 28)
-    tiles = np.pad(tiles, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=np.nan)
-    mosaic = tiles.transpose(0, 2, 1, 3).reshape(n_rows * 30, n_cols * 30)  # one image
+    neurons, n_cols = w1.shape[1], 16
+    n_rows = -(-neurons // n_cols)
+    tiles = np.full((n_rows * n_cols, 30, 30), np.nan)           # a blank border each
+    tiles[:neurons, 1:29, 1:29] = w1.T.reshape(neurons, 28, 28)
+    mosaic = tiles.reshape(n_rows, n_cols, 30, 30).transpose(0, 2, 1, 3).reshape(
+        n_rows * 30, n_cols * 30)                                 # one image
     limit = np.nanpercentile(np.abs(mosaic), 99.5)
-    figure = Figure(figsize=(n_cols * 0.75 + 1, n_rows * 0.75 + 0.6), layout="constrained")
+    figure = Figure(figsize=(n_cols * 0.6 + 1, n_rows * 0.6 + 0.6), layout="constrained")
     axes = figure.subplots()
-    image = axes.imshow(mosaic, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    image = axes.imshow(mosaic, cmap="RdBu_r", vmin=-limit, vmax=limit,
+                        interpolation="nearest")
     axes.axis("off")
-    axes.set_title("The 128 columns of w1, one 28x28 tile per neuron of the first hidden "
-                   "layer")
+    axes.set_title(f"The {neurons} columns of w1, one 28x28 tile per neuron of the first "
+                   "hidden layer")
     figure.colorbar(image, shrink=0.8, label="weight")
     save_figure(figure, path)
 
 
 def plot_hidden_activations(x, labels, weights, path):
-    """The mean activation a1 of each of the 128 first-layer neurons over the images of
-    each digit: a (10, 128) image, the neurons sorted by the digit they respond to most."""
+    """The mean activation a1 of each first-layer neuron over the images of each digit:
+    a (10, 128) image, the neurons sorted by the digit they respond to most."""
     from matplotlib.figure import Figure
-    a1 = forward_pass(x, weights)[0][1]                             # (N, 128)
+    (a0, a1, a2, a3), zs = forward_pass(x, weights)                 # a1: (N, 128)
     one_hot = np.eye(10)[labels]                                    # (N, 10)
     means = (one_hot.T @ a1) / one_hot.sum(axis=0)[:, None]         # (10, 128)
     preferred = np.argmax(means, axis=0)
@@ -464,26 +546,34 @@ def plot_hidden_activations(x, labels, weights, path):
     save_figure(figure, path)
 
 
+PLOTS = ("learning_curves.png", "confusion_matrix.png", "misclassified.png",
+         "w1_tiles.png", "hidden_activations.png")
+
+
+def plot_names(trained):
+    """The files --plots writes: the learning curves only if there was training."""
+    return PLOTS if trained else PLOTS[1:]
+
+
 def save_plots(directory, history, x_test, y_test, weights):
-    """Write the figures of a training run in `directory`; return their paths."""
+    """Write the figures of a training run in `directory` (the learning curves only if
+    `history` has epochs); return their paths."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     labels, predicted = np.argmax(y_test, axis=-1), predicted_digits(x_test, weights)
-    paths = [directory / name for name in
-             ("learning_curves.png", "confusion_matrix.png", "misclassified.png",
-              "w1_tiles.png", "hidden_activations.png")]
-    plot_learning_curves(history, paths[0])
-    plot_confusion_matrix(labels, predicted, paths[1])
-    plot_misclassified(x_test, labels, predicted, paths[2])
-    plot_w1_tiles(weights[0], paths[3])
-    plot_hidden_activations(x_test, labels, weights, paths[4])
-    return paths
+    paths = {name: directory / name for name in plot_names(bool(history))}
+    if history:
+        plot_learning_curves(history, paths["learning_curves.png"])
+    plot_confusion_matrix(labels, predicted, paths["confusion_matrix.png"])
+    plot_misclassified(x_test, labels, predicted, paths["misclassified.png"])
+    plot_w1_tiles(weights[0], paths["w1_tiles.png"])
+    plot_hidden_activations(x_test, labels, weights, paths["hidden_activations.png"])
+    return list(paths.values())
 
 
 # ---- Beyond the TP: reading and drawing your own digit ---------------------------------
 
-MAX_IMAGE_SIDE = 4096    # images of more than MAX_IMAGE_SIDE² pixels are refused, so
-                         # that the memory --predict takes stays bounded
+MAX_IMAGE_SIDE = 4096    # wider or taller images are refused: the memory --predict
+                         # takes stays bounded (below 1 GB)
 
 
 def area_resize_matrix(n_out, n_in):
@@ -503,14 +593,15 @@ def mnist_like(gray):
     light; the border's level becomes 0 and the brightest stroke 1), its bounding box
     (pixels above 5 % of the brightest) resampled to fit a 20x20 box keeping its aspect
     ratio, then placed in a 28x28 field so that its centre of mass falls on pixel
-    (14, 14), where it is in MNIST (mean 13.99, 14.00 over the test set).
+    (14, 14), where it is in MNIST (mean 13.99, 14.00 over the test set). None if the
+    image is uniform (no digit).
     """
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if border.mean() > 0.5:                          # dark digit on a light background
         gray, border = 1 - gray, 1 - border
     gray = np.clip(gray - np.median(border), 0, None)           # background to 0
     if not gray.max() > 0:
-        raise ValueError("no digit found (the image is uniform)")
+        return None
     gray = gray / gray.max()                                    # strokes up to 1
     ink = gray > 0.05
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
@@ -530,31 +621,56 @@ def mnist_like(gray):
     return field.ravel()
 
 
-def read_digit(path):
-    """Read an image file (PNG, JPEG...) of one digit; return its MNIST-like input (784,).
-    The image's size is read first: more than MAX_IMAGE_SIDE² pixels is refused."""
-    import matplotlib.image
+def read_image(path):
+    """The pixels of the image file `path` (PNG, JPEG, TIFF...), as Pillow decodes them:
+    (H, W) or (H, W, channels), integers or floats. An image wider or taller than
+    MAX_IMAGE_SIDE is refused from its header, before it is decoded. Raises DataError,
+    one sentence naming the file, for what cannot be read as an image."""
     from PIL import Image                               # matplotlib's own image library
-    too_large = (f"{path}: the image is too large (at most {MAX_IMAGE_SIDE} x "
-                 f"{MAX_IMAGE_SIDE} pixels")
+    path = Path(path)
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise DataError(f"{path}: not a regular file.")
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None   # our limit, below
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            picture = Image.open(path)                  # reads the header only
-        with picture:
-            if picture.width * picture.height > MAX_IMAGE_SIDE ** 2:
-                raise DataError(f"{too_large}; it has {picture.width} x {picture.height}).")
-            image = matplotlib.image.pil_to_array(picture)
-    except Image.DecompressionBombError as exc:
-        raise DataError(f"{too_large}; {exc})") from None
-    except (OSError, ValueError, SyntaxError) as exc:        # not an image, damaged...
-        if isinstance(exc, (DataError, FileNotFoundError, IsADirectoryError,
-                            PermissionError)):
-            raise                                 # these already say what is wrong
-        raise DataError(f"{path}: cannot be read as an image ({exc}).") from None
-    if image.dtype.kind in "ui":                               # 8 or 16 bits
+        picture = Image.open(path)                      # reads the header only
+    except PermissionError:
+        raise
+    except Exception as exc:     # Pillow's decoders raise many kinds of exception on a
+        raise unreadable(path, exc) from None           # damaged file, MemoryError too
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    with picture:
+        if max(picture.size) > MAX_IMAGE_SIDE:
+            raise DataError(f"{path}: the image is too large ({picture.width} x "
+                            f"{picture.height} pixels; at most {MAX_IMAGE_SIDE} x "
+                            f"{MAX_IMAGE_SIDE}).")
+        try:
+            if picture.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "F", "RGB",
+                                    "RGBA"):
+                picture = picture.convert("RGBA")       # palette, CMYK, YCbCr...
+            return np.asarray(picture)                  # decodes
+        except Exception as exc:                        # as above
+            raise unreadable(path, exc) from None
+
+
+def unreadable(path, exc):
+    """The DataError for an image file that Pillow failed to read with `exc`."""
+    return DataError(f"{path}: cannot be read as an image ({type(exc).__name__}: "
+                     f"{str(exc).rstrip('.')}).")
+
+
+def read_digit(path):
+    """Read an image file of one digit; return its MNIST-like input (784,). Raises
+    DataError, one sentence naming the file, if it cannot be read or holds no digit."""
+    image = read_image(path)
+    if image.dtype.kind in "ui" and image.dtype.itemsize <= 2:     # 8 or 16 bits
         image = image / np.iinfo(image.dtype).max
-    image = image.astype(float)
+    else:                            # 1 bit, 32-bit integers, floats: their own range
+        image = image.astype(float)
+        if not np.isfinite(image).all():
+            raise DataError(f"{path}: the image holds values that are not finite.")
+        low, high = image.min(), image.max()
+        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
     gray = image
     if image.ndim == 3:                    # colour and/or alpha channels
         has_alpha = image.shape[2] in (2, 4)
@@ -563,10 +679,10 @@ def read_digit(path):
                 else colour.mean(axis=2))                      # luminance
         if has_alpha:                                          # over white paper
             gray = gray * image[..., -1] + (1 - image[..., -1])
-    try:
-        return mnist_like(gray)
-    except ValueError as exc:
-        raise DataError(f"{path}: {exc}.") from None
+    digit = mnist_like(gray)
+    if digit is None:
+        raise DataError(f"{path}: no digit found (the image is uniform).")
+    return digit
 
 
 def predict_images(paths, weights):
@@ -579,10 +695,10 @@ def predict_images(paths, weights):
             inputs.append(read_digit(path))
             readable.append(path)
         except (DataError, OSError) as exc:
-            print(f"error: {describe(exc)}", file=sys.stderr, flush=True)
+            print(f"error: {error_message(exc)}", file=sys.stderr, flush=True)
     if inputs:
         x = np.stack(inputs).astype(weights[0].dtype)
-        outputs = forward_pass(x, weights)[0][-1]                    # (len(inputs), 10)
+        outputs = network_output(x, weights)                         # (len(inputs), 10)
         for path, probabilities in zip(readable, outputs):
             print(f"{path}: {np.argmax(probabilities)}")
             print("   " + "  ".join(map("{}: {:.3f}".format, range(10), probabilities)))
@@ -655,12 +771,12 @@ class DrawingBoard:
 
     def update(self):
         """Read the canvas as --predict reads an image, and redraw the figure."""
-        try:
-            seen = mnist_like(self.ink)
-            self.probabilities = forward_pass(seen.astype(self.weights[0].dtype),
-                                              self.weights)[0][-1]
-        except ValueError:                                   # nothing drawn yet
+        seen = mnist_like(self.ink)
+        if seen is None:                                     # nothing drawn yet
             seen, self.probabilities = np.zeros(784), np.zeros(10)
+        else:
+            self.probabilities = network_output(seen.astype(self.weights[0].dtype),
+                                                self.weights)
         self.canvas_image.set_data(self.ink)
         self.seen_image.set_data(seen.reshape(28, 28))
         digit = int(np.argmax(self.probabilities))
@@ -673,7 +789,7 @@ class DrawingBoard:
         self.figure.canvas.draw_idle()
 
 
-class DisplayError(RuntimeError):
+class DisplayError(UserError):
     """--draw found no display to open its window on."""
 
 
@@ -698,31 +814,52 @@ def draw_digits(weights):
 
 GRADIENT_TOLERANCE = 1e-6     # float64 meets it by far (errors around 1e-9)
 
+GRADIENT_TOLERANCE = 1e-6     # a correct backpropagation gives about 1e-10 in float64
+
+
+class GradientError(UserError):
+    """backpropagation does not match the finite differences of the loss."""
+
 
 def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5,
                     rng=None):
-    """The relative error [w1, w2, w3] between backpropagation's dw_i and the centred
-    finite differences (L(w + eps) - L(w - eps)) / (2 eps) of the loss L on the batch
-    x (B, 784), y (B, 10), in the style of CS231n: |a - n| / (|a| + |n|).
+    """For each array w_i of `weights`, the error of backpropagation's dw_i against the
+    centred finite differences (L(w + eps d) - L(w - eps d)) / (2 eps) of the loss L on
+    the batch x (B, 784), y (B, 10), all in float64 (in float32, finite differences are
+    only good to about 1e-2).
 
-    For each w_i, the worst of: its `entries` largest entries of dw_i, as many drawn at
-    random by `rng` among those at least a tenth of the largest (the error of a tiny
-    gradient is all rounding), and the derivative along a random direction d, which
-    checks the whole matrix at once (it is the sum of dw_i * d). Computed in float64,
-    where rounding leaves errors near 1e-9 (in float32, finite differences are only
-    good to about 1e-2). `backprop` defaults to this module's backpropagation, `loss`
-    to the summed cross-entropy of forward_pass (the tests pass their own).
+    Such a difference estimates the derivative of L along a direction d, sum(dw_i * d),
+    which is at most |dw_i| |d| (norms of whole arrays). The error along d is
+    |numeric - analytic| / (|dw_i| |d| + |numeric|): relative to the whole gradient, so
+    it does not blow up where the derivative along d is near 0, as the entry-wise
+    relative error |a - n| / (|a| + |n|) does on trained weights; and 1 if dw_i is 0
+    while L is not flat. The directions d: the `entries` largest entries of dw_i, as
+    many drawn by `rng` among those at least a tenth of the largest, and a random
+    direction, which checks the whole array at once; the worst is kept. Rounding leaves
+    about 1e-10; a wrong equation, 1e-4 and more. `backprop` defaults to this module's
+    backpropagation, `loss` to the summed cross-entropy of forward_pass (the tests pass
+    their own). GradientError if backprop does not return one array of the right shape
+    for each array of `weights`.
     """
     backprop = backpropagation if backprop is None else backprop
     rng = np.random.default_rng(0) if rng is None else rng
     if loss is None:
         def loss(w):
-            return cross_entropy(forward_pass(x, w)[1][2], y)
+            activations, zs = forward_pass(x, w)
+            return cross_entropy(zs[-1], y)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     weights = [np.array(w, np.float64) for w in weights]
     deltas = backprop(*forward_pass(x, weights), y, weights)
-    relative_errors = []
-    for i, (w, dw) in enumerate(zip(weights, deltas)):          # the three matrices
+    names = weight_names(len(weights))
+    if len(deltas) != len(weights):
+        raise GradientError(f"backpropagation returns {len(deltas)} arrays for the "
+                            f"{len(weights)} arrays of weights ({', '.join(names)}): one "
+                            "change is needed for each")
+    errors = []
+    for i, (name, w, dw) in enumerate(zip(names, weights, deltas)):    # each array
+        if np.shape(dw) != w.shape:
+            raise GradientError(f"backpropagation's change of {name} has shape "
+                                f"{np.shape(dw)}, and {name} {w.shape}: they must match")
         size = np.abs(dw).ravel()
         large = np.flatnonzero(size >= size.max() / 10)
         picked = np.concatenate([np.argsort(size)[-entries:], rng.choice(large, entries)])
@@ -734,32 +871,31 @@ def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5
             minus = [v - eps * d if j == i else v for j, v in enumerate(weights)]
             numeric = (loss(plus) - loss(minus)) / (2 * eps)
             analytic = np.sum(dw * d)
-            scale = abs(numeric) + abs(analytic)
-            worst = max(worst, abs(numeric - analytic) / scale if scale > 1e-12 else 0.0)
-        relative_errors.append(worst)
-    return relative_errors
+            scale = np.linalg.norm(dw) * np.linalg.norm(d) + abs(numeric)
+            worst = max(worst, abs(numeric - analytic) / scale if scale > 0 else 0.0)
+        errors.append(float(worst))
+    return errors
 
 
-def check_gradients(x, y, weights, log=print):
-    """Print the relative error of each w_i's gradient (gradient_errors), as
-    `w1: relative error 3.1e-09  ok`; raise GradientError if one is above
-    GRADIENT_TOLERANCE."""
-    log(f"Checking backpropagation against centred finite differences of the loss, on "
-        f"{len(x)} training examples, in float64:")
-    relative_errors = gradient_errors(x, y, weights)
-    for name, relative in zip(WEIGHT_SHAPES, relative_errors):
-        verdict = ("ok" if relative <= GRADIENT_TOLERANCE
-                   else f"WRONG (> {GRADIENT_TOLERANCE})")
-        log(f"  {name}: relative error {relative:.1e}  {verdict}")
-    wrong = [name for name, relative in zip(WEIGHT_SHAPES, relative_errors)
-             if relative > GRADIENT_TOLERANCE]
+def check_gradients(x_train, y_train, weights, count=10, log=print):
+    """--check-gradients: gradient_errors on the `count` training examples that the
+    network gets most wrong (the largest loss: their gradient is far from 0), one line
+    per array of weights, `  w1 (784, 128): error 3.1e-10  ok`. GradientError if one is
+    above GRADIENT_TOLERANCE."""
+    with np.errstate(divide="ignore"):
+        losses = -np.log(np.sum(network_output(x_train, weights) * y_train, axis=-1))
+    worst = np.argsort(losses)[-count:]
+    log(f"Checking backpropagation against centred finite differences of the loss, in "
+        f"float64, on the {len(worst)} training examples of largest loss:")
+    errors = gradient_errors(x_train[worst], y_train[worst], weights)
+    names = weight_names(len(weights))
+    for name, w, error in zip(names, weights, errors):
+        verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE})"
+        log(f"  {name} {w.shape}: error {error:.1e}  {verdict}")
+    wrong = [name for name, error in zip(names, errors) if error > GRADIENT_TOLERANCE]
     if wrong:
         raise GradientError(f"backpropagation does not give the gradient of the loss for "
                             f"{', '.join(wrong)}: check its equations (Task 16)")
-
-
-class GradientError(ArithmeticError):
-    """backpropagation does not match the finite differences of the loss."""
 
 
 # ---- Beyond the TP: the command line ---------------------------------------------------
@@ -781,40 +917,32 @@ def max_loss_type(text):
         float, 0, strict=True)(text)
 
 
+# Options that only shape training: refused where nothing is trained.
+TRAINING_OPTIONS = ("--lr", "--batch-size", "--seed", "--no-shuffle", "--train-size",
+                    "--validation", "--max-loss")
+
+
 def parse_arguments(argv=None):
-    """The options of the batched script (argparse exits with status 2 on a bad one)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
-                        help="passes over the training set; 0 only evaluates the weights "
-                             "given by --load (default: %(default)s)")
-    parser.add_argument("--lr", type=argument_type(float, 0, strict=True),
-                        default=DEFAULT_LR, help="learning rate λ of w_i <- w_i - λ δw_i "
-                                                 "(default: %(default)s)")
+    """The options of the batched script (argparse exits with status 2 on a bad one, or
+    on options that would be ignored)."""
+    parser = argument_parser(__doc__.split("\n\n")[0], lr=DEFAULT_LR)
     parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
-                        metavar="B", help="examples per batch, or 'all' for the whole "
-                        "training set as one batch, Task 17 (default: %(default)s)")
-    parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
-                        help="seed of the generator that draws the weights, the validation "
-                             "split and the order of the examples (default: 0)")
+                        metavar="B", help="examples per batch, an integer >= 1, or 'all' "
+                        "for the whole training set as one batch, Task 17 (default: "
+                        "%(default)s)")
     parser.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                         help="keep the training set's order instead of drawing a new one "
                              "every epoch (which is what happens without this option)")
-    parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
-                        help="train on the first N training examples only (default: all)")
     parser.add_argument("--validation", type=argument_type(int, 1), metavar="N",
                         help="hold out N training examples (drawn with --seed) and report "
                              "their error after every epoch (default: none)")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
-                        help="directory of the four MNIST idx files, raw or .gz (default: "
-                             "data/ next to this script)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="type of inputs, weights and activations (default: float32)")
     parser.add_argument("--max-loss", type=max_loss_type, default=MAX_LOSS, metavar="L",
                         help="stop, as diverged, when an epoch's mean training loss "
-                             "exceeds L ('inf': only on non-finite values) (default: "
+                             "exceeds L > 0 ('inf': only on non-finite values) (default: "
                              "5 ln 10 = %(default).4g)")
     parser.add_argument("--load", type=Path, metavar="PATH",
-                        help="start from the weights saved in this .npz file")
+                        help="start from the weights saved in this .npz file (with "
+                             "--epochs 0: only evaluate them)")
     parser.add_argument("--save", type=Path, metavar="PATH",
                         help="save the trained weights (and the options) in this .npz file")
     parser.add_argument("--json", type=Path, metavar="PATH",
@@ -825,39 +953,37 @@ def parse_arguments(argv=None):
                              "misclassified digits, the columns of w1 and the hidden "
                              "activations per digit as PNG files in DIR")
     parser.add_argument("--predict", nargs="+", type=Path, metavar="IMAGE",
-                        help="with --load: print the digit read in each image and its ten "
-                             "probabilities, and nothing else")
+                        help="with --load and nothing else: print the digit read in each "
+                             "image and its ten probabilities")
     parser.add_argument("--draw", action="store_true",
-                        help="with --load: open a window where you draw a digit with the "
-                             "mouse and watch the network read it (needs a display)")
+                        help="with --load and nothing else: open a window where you draw "
+                             "a digit with the mouse and watch the network read it (needs "
+                             "a display)")
     parser.add_argument("--check-gradients", action="store_true",
                         help="before training, compare backpropagation with finite "
                              "differences of the loss; stop if they disagree")
+    argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     args = parser.parse_args(argv)
-    if args.load is None and args.predict:
-        parser.error("--predict needs --load (the weights of a trained network)")
-    if args.load is None and args.draw:
-        parser.error("--draw needs --load (the weights of a trained network)")
+    given = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
     if args.predict and args.draw:
         parser.error("--predict and --draw are two ways to read digits: choose one")
-    if args.load is None and args.epochs == 0:
-        parser.error("--epochs 0 (evaluation only) needs --load (the weights to evaluate)")
+    reader = "--predict" if args.predict else "--draw" if args.draw else None
+    if reader:
+        if args.load is None:
+            parser.error(f"{reader} needs --load (the weights of a trained network)")
+        ignored = sorted(given - {reader, "--load"})
+        if ignored:
+            parser.error(f"{reader} only reads digits with the weights of --load: "
+                         f"{', '.join(ignored)} would be ignored")
+    elif args.epochs == 0:
+        if args.load is None:
+            parser.error("--epochs 0 (evaluation only) needs --load (the weights to "
+                         "evaluate)")
+        ignored = sorted(given & set(TRAINING_OPTIONS))
+        if ignored:
+            parser.error(f"--epochs 0 trains nothing: {', '.join(ignored)} would be "
+                         "ignored")
     return args
-
-
-def load_data(data_dir=DATA_DIR, train_size=None, dtype=np.float32):
-    """Tasks 1, 3, 4: (x_train, y_train, x_test, y_test) ready for the network: inputs
-    (N, 784) in [0, 1] and one-hot outputs (N, 10) of `dtype`; `train_size` keeps only
-    the first examples of the training set."""
-    x_train, y_train, x_test, y_test = load_mnist(data_dir)
-    if train_size is not None and train_size > len(x_train):
-        raise DataError(f"--train-size {train_size} is larger than the {len(x_train)} "
-                        f"training examples of {data_dir}.")
-    # Rebinding each name frees its uint8 images before the next set is converted.
-    x_train = preprocess_inputs(x_train[:train_size], dtype)
-    x_test = preprocess_inputs(x_test, dtype)
-    return (x_train, preprocess_outputs(y_train[:train_size], dtype),
-            x_test, preprocess_outputs(y_test, dtype))
 
 
 def split_validation(x, y, n, rng):
@@ -870,81 +996,92 @@ def split_validation(x, y, n, rng):
     return (x[kept], y[kept]), (x[held], y[held])
 
 
+def output_files(args):
+    """{how the user named it: path} of every file the run writes."""
+    files = {f"{option} {path}": path for option, path in
+             (("--save", args.save), ("--json", args.json)) if path is not None}
+    if args.plots is not None:
+        files.update({f"--plots {args.plots} ({name})": args.plots / name
+                      for name in plot_names(args.epochs > 0)})
+    return files
+
+
+def input_files(args):
+    """{how the user named it: path} of every file the run reads."""
+    files = {f"the data file {path}": path for path in mnist_paths(args.data_dir).values()}
+    if args.load is not None:
+        files[f"--load {args.load}"] = args.load
+    return files
+
+
+def json_value(value):
+    """An option's value as JSON: a path as text, an infinite number as "inf"."""
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    if isinstance(value, float) and math.isinf(value):
+        return str(value)
+    return str(value) if isinstance(value, Path) else value
+
+
 def train_from_arguments(args):
-    """Load the data, build or load the network, train it, write what the options ask
-    and print the final line. Returns the exit status: 0, or 130 after Ctrl-C."""
-    outputs = {"--json": args.json, "--save": args.save,
-               "--plots": args.plots and args.plots / "learning_curves.png"}
-    for option, path in outputs.items():                   # before any training
-        if path is not None:
-            check_writable(path, f"{option} {getattr(args, option[2:])}")
+    """Check the outputs, load the data, build or load the network, train it, write
+    what the options ask and print the final line. Returns the exit status: 0, or
+    128 + the signal's number after Ctrl-C (130) or SIGTERM (143)."""
+    check_outputs(output_files(args), input_files(args))        # before anything long
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(args.seed)
-    loaded = load_weights(args.load, dtype)[0] if args.load is not None else None  # first
-    x_train, y_train, x_test, y_test = load_data(args.data_dir, args.train_size, dtype)
+    loaded = load_weights(args.load, dtype)[0] if args.load is not None else None
+    x_train, y_train, x_test, y_test = preprocess(*load_mnist(args.data_dir),
+                                                  args.train_size, dtype)
     validation = None
     if args.validation is not None:
         (x_train, y_train), validation = split_validation(x_train, y_train,
                                                           args.validation, rng)
     weights = loaded if loaded is not None else init_weights(rng, dtype)
-    if args.check_gradients:          # on 10 training examples; `rng` is left untouched
-        sample = np.random.default_rng(args.seed).choice(
-            len(x_train), min(10, len(x_train)), replace=False)
-        check_gradients(x_train[sample], y_train[sample], weights)
-    start = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore"):     # Monitor catches non-finite
-        history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr,
-                        None if args.batch_size == "all" else args.batch_size, rng,
-                        args.shuffle, validation, args.max_loss)
-    seconds = time.perf_counter() - start
-    interrupted = bool(history) and "interrupted_after_examples" in history[-1]
-    # the last epoch was evaluated after its last update; --epochs 0 only evaluates
-    error_rate = history[-1]["test_error"] if history else compute_error(x_test, y_test,
-                                                                          weights)
-    wrong = round(error_rate * len(x_test))
-    config = json.loads(json.dumps(vars(args), default=str))      # Path -> str
-    if args.save is not None:
-        save_weights(args.save, weights, config)
-        print(f"Weights saved to {args.save}")
-    if args.plots is not None:
-        print("Figures written:", *save_plots(args.plots, history, x_test, y_test, weights))
-    if args.json is not None:
-        write_json(args.json, {"script": "mnist_ffnn_batched.py", "config": config,
-                               "epochs": history, "interrupted": interrupted,
-                               "result": {"test_error": error_rate, "misclassified": wrong,
-                                          "n_test": len(x_test), "seconds": seconds}})
-        print(f"Results written to {args.json}")
-    print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
-    return 130 if interrupted else 0
+    if args.check_gradients:
+        check_gradients(x_train, y_train, weights)
+    with stop_requests() as stop:        # from here, Ctrl-C still writes every output
+        start = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):  # check_divergence sees them
+            history = train(x_train, y_train, x_test, y_test, weights, args.epochs,
+                            args.lr, None if args.batch_size == "all" else args.batch_size,
+                            rng if args.shuffle else None, validation, args.max_loss, stop)
+        seconds = time.perf_counter() - start
+        # the last epoch was evaluated after its last update; --epochs 0 only evaluates
+        error_rate = (history[-1]["test_error"] if history
+                      else compute_error(x_test, y_test, weights))
+        wrong = round(error_rate * len(x_test))
+        config = {key: json_value(value) for key, value in vars(args).items()}
+        if args.save is not None:
+            save_weights(args.save, weights, config)
+            print(f"Weights saved to {args.save}")
+        if args.plots is not None:
+            print("Figures written:", *save_plots(args.plots, history, x_test, y_test,
+                                                  weights))
+        if args.json is not None:
+            write_json(args.json, {"script": "mnist_ffnn_batched.py", "config": config,
+                                   "epochs": history, "interrupted": stop.is_set(),
+                                   "result": {"test_error": error_rate,
+                                              "misclassified": wrong,
+                                              "n_test": len(x_test), "seconds": seconds}})
+            print(f"Results written to {args.json}")
+        print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
+    return 128 + stop.signum if stop.is_set() else 0
 
 
-def describe(exc):
-    """An error as one sentence: an OSError names its file and says what is wrong."""
-    if isinstance(exc, OSError) and exc.filename:
-        return f"{exc.filename}: {exc.strerror}."
-    return str(exc)
+def run(args):
+    """Do what the options `args` ask; returns the exit status."""
+    if args.predict:
+        return predict_images(args.predict, load_weights(args.load)[0])
+    if args.draw:
+        draw_digits(load_weights(args.load)[0])
+        return 0
+    return train_from_arguments(args)
 
 
 def main(argv=None):
-    """The command line. Returns the exit status: 0; 1 after bad input or a diverged
-    run, told in one sentence; 130 after Ctrl-C (argparse exits with 2 on bad options)."""
-    args = parse_arguments(argv)
-    try:
-        if args.predict:
-            return predict_images(args.predict, load_weights(args.load)[0])
-        if args.draw:
-            draw_digits(load_weights(args.load)[0])
-            return 0
-        return train_from_arguments(args)
-    except BrokenPipeError:                  # e.g. `... | head -1`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except (DataError, Diverged, GradientError, DisplayError, OSError) as exc:
-        print(f"error: {describe(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return 130
+    """The command line: returns the exit status (see run_command_line)."""
+    return run_command_line(run, parse_arguments(argv))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Shared helpers: an independent idx writer, small fake MNIST sets, and running a
-script as a user does."""
+"""Shared helpers: an independent idx writer, small fake MNIST sets, the network's
+parameters as the code defines them, and running a script as a user does."""
 
 import gzip
 import os
@@ -61,11 +61,18 @@ def fake_mnist(tmp_path):
     return write_fake_mnist(tmp_path / "fake")
 
 
+def weight_shapes():
+    """The shapes of the network's parameters, as init_weights makes them (the one
+    source: a change to the network changes them here too)."""
+    import mnist_ffnn
+    return [w.shape for w in mnist_ffnn.init_weights(np.random.default_rng(0))]
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The shipped MNIST, preprocessed in float32: (x_train, y_train, x_test, y_test)."""
-    import mnist_ffnn_batched
-    return mnist_ffnn_batched.load_data()
+    import mnist_ffnn
+    return mnist_ffnn.preprocess(*mnist_ffnn.load_mnist())
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 
 import mnist_ffnn
 import mnist_ffnn_batched
-from conftest import ROOT, assert_clean_failure
+from conftest import ROOT, assert_clean_failure, weight_shapes
 from conftest import run_script as run
 from mnist_ffnn import DataError
 from mnist_ffnn_batched import load_weights, save_weights
@@ -247,7 +247,8 @@ def test_hidden_activations_are_the_means_per_digit(tmp_path, monkeypatch, train
     mnist_ffnn_batched.plot_hidden_activations(x, labels, weights, tmp_path / "a.png")
     image = shown[0]
     assert image.shape == (10, 128)
-    a1 = mnist_ffnn.forward_pass(x, weights)[0][1]
+    activations, zs = mnist_ffnn.forward_pass(x, weights)
+    a1 = activations[1]
     for digit in (0, 7):                  # each row holds that digit's mean a1, sorted
         np.testing.assert_allclose(np.sort(image[digit]),
                                    np.sort(a1[labels == digit].mean(axis=0)), rtol=1e-5)
@@ -312,7 +313,7 @@ def test_ctrl_c_stops_after_the_batch_and_saves(fake_mnist, tmp_path):
     assert process.returncode == 130
     assert "Traceback" not in err and "Interrupted" in err
     assert "interrupted after" in out and out.strip().splitlines()[-1].startswith("Test error")
-    assert len(load_weights(model)[0]) == 3
+    assert len(load_weights(model)[0]) == len(weight_shapes())
 
 
 def test_predict_reads_every_good_image_and_names_each_bad_one(trained, tmp_path):

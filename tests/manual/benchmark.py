@@ -1,24 +1,31 @@
 """Speed benchmark of both scripts on the shipped MNIST (not a test: run it by hand).
 
-    python tests/manual/benchmark.py                  # about 1.5 minutes; 5 with PyTorch
+    python tests/manual/benchmark.py                  # about 3 minutes; 6 with PyTorch
     python tests/manual/benchmark.py --profile 100    # where the time of one batch goes
     python tests/manual/benchmark.py --update-report  # also the data of report.md
     python tests/manual/benchmark.py --threads 2 --batch-sizes 10 1000 --no-torch
 
 Times one training epoch (evaluation excluded) of the per-example script and of the
-batched script for batch sizes 1, 10, 100, 1000 and the whole set, in float32 and
-float64, `--repeats` times each, and prints the median and the spread (min-max). The
-work of an epoch is counted in floating-point operations from the TP's equations (see
-FLOPS_* below), so each case also gets a GFLOP/s figure, to compare with one large
-matrix product measured in the same run. It also measures the peak memory of the
-default `python mnist_ffnn_batched.py` (in a child process, 2 epochs).
+batched script for batch sizes 1, 10, 100, 1000 and the whole set, in float32 (and
+float64 with --float64), `--repeats` times each, and prints the median and the spread
+(min-max). For the batch sizes where train takes its active-pixel shortcut
+(mnist_ffnn_batched.active_pixel_step), the epoch is also timed with the TP's plain
+three steps, so that the shortcut's share of the speed is seen. It also measures the
+peak memory of the default `python mnist_ffnn_batched.py` (in a child process, 2 epochs).
+
+Threads: the batched epochs use the BLAS threads train chooses (one thread below
+ONE_THREAD_BELOW = 128 examples per batch, all cores above: their products are too
+small to share), unless --threads forces a number; the per-example script runs with one.
+Comparing `--threads 1` with `--threads 2` over `--batch-sizes 12 32 64 100 128 200
+1000` shows where the crossing is on a machine.
 
 If PyTorch can be imported (it is never a dependency of the project: install it in a
 separate virtual environment, with numpy, matplotlib and threadpoolctl, and run this
 file with that environment's python), the same epoch is timed in PyTorch, side by side
 in the same run: the same network and initial weights, no biases, the summed
 cross-entropy, plain SGD, float32, the same shuffling, written as a PyTorch user writes
-it (nn.Sequential, optim.SGD); the faster of 1 and 2 threads is kept.
+it (nn.Sequential, optim.SGD); the faster of 1 and 2 threads is kept. PyTorch computes
+every pixel; our small-batch shortcut skips the blank ones, hence the plain rows.
 
 The table goes to runs/benchmark.json (ignored by git). `--update-report` writes it
 to figures/benchmark.json instead, the file report.md quotes, and rewrites report.md's
@@ -43,23 +50,7 @@ sys.path.insert(0, str(ROOT))
 import mnist_ffnn  # noqa: E402
 import mnist_ffnn_batched  # noqa: E402
 
-# Floating-point operations of one epoch, counted from the TP's equations (a product of
-# (p, q) by (q, r) is 2·p·q·r operations; element-wise functions are not counted).
-# Per example:
-#   forward   z1, z2, z3 = a_{i-1} . w_i               2·(784·128 + 128·64 + 64·10)
-#   backward  e2 = e3 . w3^T, e1 = e2 . w2^T           2·(10·64 + 64·128)
-#             dw_i = a_{i-1}^T . e_i                    2·(784·128 + 128·64 + 64·10)
-# Per batch:
-#   update    w_i - λ·dw_i (one multiply, one subtract per weight)  2·(784·128 + 128·64 + 64·10)
-WEIGHTS = 784 * 128 + 128 * 64 + 64 * 10
-FLOPS_PER_EXAMPLE = 2 * WEIGHTS + 2 * (10 * 64 + 64 * 128) + 2 * WEIGHTS
-FLOPS_PER_BATCH = 2 * WEIGHTS
 BATCH_SIZES = (1, 10, 100, 1000, 60000)
-
-
-def epoch_flops(n, batch_size):
-    """Floating-point operations of one epoch of n examples in batches of batch_size."""
-    return n * FLOPS_PER_EXAMPLE + -(-n // batch_size) * FLOPS_PER_BATCH
 
 
 def summary(seconds):
@@ -80,8 +71,11 @@ def time_per_example_epoch(data, repeats):
     return summary(seconds)
 
 
-def time_batched_epoch(data, dtype, batch_size, repeats):
-    """Seconds of one epoch of mnist_ffnn_batched.train at `batch_size`."""
+def time_batched_epoch(data, dtype, batch_size, repeats, plain=False):
+    """Seconds of one epoch of mnist_ffnn_batched.train at `batch_size` (with `plain`,
+    the TP's three steps on the whole network, without the active-pixel shortcut)."""
+    small_batch = mnist_ffnn_batched.SMALL_BATCH
+    mnist_ffnn_batched.SMALL_BATCH = 0 if plain else small_batch
     seconds = []
     for repeat in range(repeats):
         weights = mnist_ffnn.init_weights(np.random.default_rng(repeat), dtype)
@@ -89,6 +83,7 @@ def time_batched_epoch(data, dtype, batch_size, repeats):
                                            batch_size=batch_size,
                                            rng=np.random.default_rng(0), log=lambda s: None)
         seconds.append(history[0]["seconds"])
+    mnist_ffnn_batched.SMALL_BATCH = small_batch
     return summary(seconds)
 
 
@@ -120,19 +115,6 @@ def time_torch_epoch(torch, data, batch_size, repeats, threads, dtype=np.float32
             optimizer.step()
         seconds.append(time.perf_counter() - start)
     return summary(seconds)
-
-
-def matmul_gflops(dtype, repeats=5, n=2048):
-    """GFLOP/s of an (n, n) . (n, n) product in `dtype` (median of `repeats`)."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((n, n)).astype(dtype), rng.random((n, n)).astype(dtype)
-    a @ b
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        seconds.append(time.perf_counter() - start)
-    return 2 * n ** 3 / np.median(seconds) / 1e9
 
 
 def peak_memory_of_default_run():
@@ -197,6 +179,11 @@ def blas_description():
     return ", ".join(blas) or "no BLAS found"
 
 
+def load(dtype):
+    """The shipped MNIST, preprocessed in `dtype`."""
+    return mnist_ffnn.preprocess(*mnist_ffnn.load_mnist(), dtype=np.dtype(dtype))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3,
@@ -208,6 +195,8 @@ def main():
                              "rewrite report.md's tables, instead of runs/benchmark.json")
     parser.add_argument("--no-torch", action="store_true",
                         help="do not time PyTorch even if it can be imported")
+    parser.add_argument("--float64", action="store_true",
+                        help="also time the batched epochs in float64")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=BATCH_SIZES,
                         metavar="B", help="the batch sizes to time (default: 1 10 100 1000 "
                                           "60000)")
@@ -217,7 +206,7 @@ def main():
                              "examples, else all)")
     args = parser.parse_args()
     if args.profile is not None:
-        profile = profile_epoch(mnist_ffnn_batched.load_data(), args.profile)
+        profile = profile_epoch(load("float32"), args.profile)
         print(f"one epoch at batch size {args.profile}, float32, µs per batch:")
         for name, micros in profile.items():
             print(f"  {name:<18} {micros:8.1f}")
@@ -230,60 +219,58 @@ def main():
             pass
     out = ROOT / ("figures" if args.update_report else "runs") / "benchmark.json"
     table = {"numpy": np.__version__, "blas": blas_description(), "cores": os.cpu_count(),
-             "threads": args.threads or "chosen by train",
-             "machine": platform.machine(), "torch": torch and torch.__version__,
-             "repeats": args.repeats, "flops_per_example": FLOPS_PER_EXAMPLE,
-             "flops_per_batch": FLOPS_PER_BATCH, "matmul_gflops": {}, "batched": []}
+             "threads": args.threads or "chosen by train", "machine": platform.machine(),
+             "python": platform.python_version(), "torch": torch and torch.__version__,
+             "repeats": args.repeats, "small_batch": mnist_ffnn_batched.SMALL_BATCH,
+             "batched": []}
     print(f"numpy {np.__version__}, {table['blas']}, {platform.machine()}, "
           f"{os.cpu_count()} cores; PyTorch {table['torch'] or 'not installed'}")
     table["default_run_peak_rss_mib"] = peak_memory_of_default_run()
     print(f"peak resident memory of the default run: "
           f"{table['default_run_peak_rss_mib']:.0f} MiB")
-    for name in ("float32", "float64"):
-        for threads in (1, None):
-            with mnist_ffnn_batched.blas_threads(threads):
-                key = f"{name}, {threads or 'all'} thread{'s' if threads != 1 else ''}"
-                table["matmul_gflops"][key] = matmul_gflops(np.dtype(name))
-            print(f"matmul 2048x2048 {key}: {table['matmul_gflops'][key]:.1f} GFLOP/s",
-                  flush=True)
 
-    data = {"float32": mnist_ffnn_batched.load_data(dtype=np.float32)}
-    n = len(data["float32"][0])
+    data = load("float32")
+    n = len(data[0])
     with mnist_ffnn_batched.blas_threads(1):
         table["per_example"] = {"dtype": "float32", "examples": n,
-                                **time_per_example_epoch(data["float32"], args.repeats)}
+                                **time_per_example_epoch(data, args.repeats)}
     print(f"\nper-example script, float32, one epoch of {n} examples: median "
           f"{table['per_example']['median']:.2f} s (min {table['per_example']['min']:.2f}, "
           f"max {table['per_example']['max']:.2f})", flush=True)
     if args.threads is not None:                  # from here on: the batched epochs
         mnist_ffnn_batched.blas_threads = forced_threads(args.threads)
-    print(f"\n{'batch':>6} {'dtype':>8} {'ours, s':>8} {'min-max':>13} {'GFLOP/s':>8}"
+    print(f"\n{'batch':>6} {'dtype':>8} {'steps':>9} {'ours, s':>8} {'min-max':>13}"
           + (f" {'PyTorch, s':>11} {'threads':>7} {'ours/PyTorch':>12}" if torch else ""))
-    for name in ("float32", "float64"):
-        if name not in data:
-            data = {name: mnist_ffnn_batched.load_data(dtype=np.dtype(name))}
+    torch_runs = {}
+    for name in ("float32", "float64") if args.float64 else ("float32",):
+        data = data if name == "float32" else load(name)
         for batch_size in args.batch_sizes:
-            ours = time_batched_epoch(data[name], np.dtype(name), batch_size, args.repeats)
-            row = {"batch_size": batch_size, "dtype": name, **ours,
-                   "gflops": epoch_flops(n, batch_size) / ours["median"] / 1e9}
-            line = (f"{batch_size:>6} {name:>8} {ours['median']:>8.3f} "
-                    f"{ours['min']:>6.3f}-{ours['max']:<6.3f} {row['gflops']:>8.1f}")
-            if torch and name == "float32":
-                runs = {threads: time_torch_epoch(torch, data[name], batch_size,
-                                                  args.repeats, threads)
-                        for threads in (1, 2)}
-                threads = min(runs, key=lambda t: runs[t]["median"])
-                row["torch"] = {"threads": threads, **runs[threads],
-                                "other_threads_median": runs[3 - threads]["median"]}
-                row["ratio"] = ours["median"] / runs[threads]["median"]
-                line += (f" {runs[threads]['median']:>11.3f} {threads:>7} "
-                         f"{row['ratio']:>12.2f}")
-                if batch_size == 1:
-                    table["per_example"]["ratio_to_torch_batch_1"] = (
-                        table["per_example"]["median"] / runs[threads]["median"])
-            table["batched"].append(row)
-            print(line, flush=True)
-    if torch:
+            shortcut = batch_size <= mnist_ffnn_batched.SMALL_BATCH
+            for plain in (False, True) if shortcut else (False,):
+                ours = time_batched_epoch(data, np.dtype(name), batch_size, args.repeats,
+                                          plain)
+                steps = "plain" if plain or not shortcut else "shortcut"
+                row = {"batch_size": batch_size, "dtype": name, "steps": steps, **ours}
+                line = (f"{batch_size:>6} {name:>8} {steps:>9} {ours['median']:>8.3f} "
+                        f"{ours['min']:>6.3f}-{ours['max']:<6.3f}")
+                if torch and name == "float32":
+                    if batch_size not in torch_runs:
+                        runs = {threads: time_torch_epoch(torch, data, batch_size,
+                                                          args.repeats, threads)
+                                for threads in (1, 2)}
+                        threads = min(runs, key=lambda t: runs[t]["median"])
+                        torch_runs[batch_size] = {
+                            "threads": threads, **runs[threads],
+                            "other_threads_median": runs[3 - threads]["median"]}
+                    row["torch"] = torch_runs[batch_size]
+                    row["ratio"] = ours["median"] / row["torch"]["median"]
+                    line += (f" {row['torch']['median']:>11.3f} {row['torch']['threads']:>7} "
+                             f"{row['ratio']:>12.2f}")
+                table["batched"].append(row)
+                print(line, flush=True)
+    if torch and 1 in torch_runs:
+        table["per_example"]["ratio_to_torch_batch_1"] = (
+            table["per_example"]["median"] / torch_runs[1]["median"])
         print(f"\nper-example script / PyTorch at batch size 1: "
               f"{table['per_example']['ratio_to_torch_batch_1']:.2f}")
     out.parent.mkdir(exist_ok=True)

@@ -88,7 +88,8 @@ def run_batched(data, epochs, lr, batch_size, seed=0, validation=None, init=None
 
 def mean_loss(x, y, weights):
     """The mean cross-entropy of the network on (x, y)."""
-    return batched.cross_entropy(ffnn.forward_pass(x, weights)[1][2], y) / len(x)
+    activations, zs = ffnn.forward_pass(x, weights)
+    return batched.cross_entropy(zs[-1], y) / len(x)
 
 
 # ---- Question 1, Task 2 ----------------------------------------------------------------
@@ -118,7 +119,7 @@ def section_data(out, results):
 def section_untrained(data, results):
     x_train, _, x_test, y_test = data
     weights = ffnn.init_weights(np.random.default_rng(0))
-    output = ffnn.forward_pass(x_train[0], weights)[0][-1]
+    (a0, a1, a2, output), zs = ffnn.forward_pass(x_train[0], weights)
     results["task9"] = {"output": output.tolist(), "sum": float(output.sum()),
                         "argmax": int(np.argmax(output))}
     results["task13"] = {str(seed): ffnn.compute_error(
@@ -582,7 +583,7 @@ def main():
         full_batch_lrs, long_epochs = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3], 30
     results = {"quick": args.quick, "seeds": seeds, "train_size": train_size,
                "validation_size": validation}
-    data = batched.load_data(ffnn.DATA_DIR, train_size)
+    data = ffnn.preprocess(*ffnn.load_mnist(), train_size)
     split = batched.split_validation(data[0], data[1], validation, np.random.default_rng(123))
     split_data = (*split[0], data[2], data[3])       # train on the rest, test unused here
 
