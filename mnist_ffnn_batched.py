@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -631,26 +632,28 @@ def read_image(path):
     if not stat.S_ISREG(path.stat().st_mode):
         raise DataError(f"{path}: not a regular file.")
     limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None   # our limit, below
-    try:
-        picture = Image.open(path)                      # reads the header only
-    except PermissionError:
-        raise
-    except Exception as exc:     # Pillow's decoders raise many kinds of exception on a
-        raise unreadable(path, exc) from None           # damaged file, MemoryError too
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
-    with picture:
-        if max(picture.size) > MAX_IMAGE_SIDE:
-            raise DataError(f"{path}: the image is too large ({picture.width} x "
-                            f"{picture.height} pixels; at most {MAX_IMAGE_SIDE} x "
-                            f"{MAX_IMAGE_SIDE}).")
+    with warnings.catch_warnings():          # Pillow warns of what it skips: quiet
+        warnings.simplefilter("ignore")
         try:
-            if picture.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "F", "RGB",
-                                    "RGBA"):
-                picture = picture.convert("RGBA")       # palette, CMYK, YCbCr...
-            return np.asarray(picture)                  # decodes
-        except Exception as exc:                        # as above
-            raise unreadable(path, exc) from None
+            picture = Image.open(path)                  # reads the header only
+        except PermissionError:
+            raise
+        except Exception as exc:     # Pillow's decoders raise many kinds of exception on
+            raise unreadable(path, exc) from None       # a damaged file, MemoryError too
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+        with picture:
+            if max(picture.size) > MAX_IMAGE_SIDE:
+                raise DataError(f"{path}: the image is too large ({picture.width} x "
+                                f"{picture.height} pixels; at most {MAX_IMAGE_SIDE} x "
+                                f"{MAX_IMAGE_SIDE}).")
+            try:
+                if picture.mode not in ("1", "L", "LA", "I", "I;16", "I;16B", "F", "RGB",
+                                        "RGBA"):
+                    picture = picture.convert("RGBA")   # palette, CMYK, YCbCr...
+                return np.asarray(picture)              # decodes
+            except Exception as exc:                    # as above
+                raise unreadable(path, exc) from None
 
 
 def unreadable(path, exc):

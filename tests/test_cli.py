@@ -181,3 +181,26 @@ def test_output_piped_into_head_stops_quietly(fake_mnist):
         assert result.stderr == "", script
         assert len(result.stdout.splitlines()) == 1
         assert time.perf_counter() - start < 100          # it did stop, not train on
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_abbreviated_options_are_refused(script):
+    """`--epoch 1` is not taken for --epochs: a mistyped option is an error."""
+    assert_clean_failure(run_script(script, "--epoch", "1"),
+                         "unrecognized arguments: --epoch 1", status=2)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--predict", "x.png", "--save", "m.npz"], "--predict only reads digits with the "
+     "weights of --load: --save would be ignored"),
+    (["--predict", "x.png", "--epochs", "3", "--json", "r.json", "--plots", "p"],
+     "--epochs, --json, --plots would be ignored"),
+    (["--draw", "--lr", "0.1"], "--draw only reads digits with the weights of --load: "
+     "--lr would be ignored"),
+    (["--epochs", "0", "--lr", "0.1", "--batch-size", "5"], "--epochs 0 trains nothing: "
+     "--batch-size, --lr would be ignored"),
+    (["--epochs=0", "--seed=3"], "--epochs 0 trains nothing: --seed would be ignored"),
+])
+def test_options_that_would_be_ignored_are_refused(trained, args, message):
+    assert_clean_failure(run_script("mnist_ffnn_batched.py", "--load", trained[1], *args),
+                         message, status=2)

@@ -3,21 +3,25 @@ naming the file, and memory bounded by what the network needs, whatever the file
 claims. (Damaged idx files are in test_read_idx.py.)"""
 
 import io
+import json
 import struct
+import subprocess
+import sys
 import tracemalloc
+import warnings
 import zipfile
 import zlib
 
-import matplotlib.image  # noqa: F401  (imported here, not inside the measured calls)
 import numpy as np
 import pytest
-from PIL import Image  # noqa: F401
+from PIL import Image
 
-from conftest import assert_clean_failure, run_script
+from conftest import ROOT, assert_clean_failure, run_script, weight_shapes
 from mnist_ffnn import DataError
-from mnist_ffnn_batched import load_weights, read_digit, save_weights
+from mnist_ffnn_batched import load_weights, read_digit, save_weights, weight_names
 
-SHAPES = {"w1": (784, 128), "w2": (128, 64), "w3": (64, 10)}
+SHAPES = dict(zip(weight_names(len(weight_shapes())), weight_shapes()))
+FIRST, LAST = list(SHAPES)[0], list(SHAPES)[-1]          # w1 and w3 in the TP
 
 
 def npy_bytes(shape, descr="<f4", payload=None):
@@ -63,36 +67,42 @@ def test_forged_files_are_read_with_zeros(tmp_path):
     assert not any(w.any() for w in weights)
 
 
+def shape_text(name):
+    return str(SHAPES[name])
+
+
 @pytest.mark.parametrize("case, fragment", [
-    ("huge shape", "w1 is float64 (1000000000000,), expected a float array of shape "
-                   "(784, 128)"),
-    ("huge right-looking shape", "w2 is float32 (128, 64000000000)"),
-    ("complex", "w3 is complex128 (64, 10), expected a float array"),
-    ("strings", "w1 is <U10 (784, 128), expected a float array"),
-    ("short payload", "w2 holds less data than its header announces (32768 bytes)"),
-    ("long payload", "w3 holds more data than its header announces (2560 bytes)"),
+    ("huge shape", f"{FIRST} is float64 (1000000000000,), expected a float array of shape "
+                   f"{shape_text(FIRST)}"),
+    ("huge right-looking shape", f"{LAST} is float32 ({SHAPES[LAST][0]}, 64000000000)"),
+    ("complex", f"{LAST} is complex128 {shape_text(LAST)}, expected a float array"),
+    ("strings", f"{FIRST} is <U10 {shape_text(FIRST)}, expected a float array"),
+    ("short payload", f"{LAST} holds less data than its header announces "
+                      f"({4 * np.prod(SHAPES[LAST])} bytes)"),
+    ("long payload", f"{LAST} holds more data than its header announces "
+                     f"({4 * np.prod(SHAPES[LAST])} bytes)"),
     ("config not text", "config is float32 (), expected a text"),
-    ("npy format 3", "w1 is stored in .npy format (3, 0), expected 1.0 or 2.0"),
+    ("npy format 3", f"{FIRST} is stored in .npy format (3, 0), expected 1.0 or 2.0"),
     ("encrypted or exotic", "cannot be read as saved weights"),
 ])
 def test_forged_weight_files(tmp_path, case, fragment):
     members = good_members()
     if case == "huge shape":
-        members["w1"] = npy_bytes((10**12,), "<f8", payload=bytes(64))
+        members[FIRST] = npy_bytes((10**12,), "<f8", payload=bytes(64))
     elif case == "huge right-looking shape":
-        members["w2"] = npy_bytes((128, 64 * 10**9), payload=bytes(64))
+        members[LAST] = npy_bytes((SHAPES[LAST][0], 64 * 10**9), payload=bytes(64))
     elif case == "complex":
-        members["w3"] = npy_bytes((64, 10), "<c16")
+        members[LAST] = npy_bytes(SHAPES[LAST], "<c16")
     elif case == "strings":
-        members["w1"] = npy_bytes((784, 128), "<U10", payload=b"")
+        members[FIRST] = npy_bytes(SHAPES[FIRST], "<U10", payload=b"")
     elif case == "short payload":
-        members["w2"] = npy_bytes((128, 64))[:-1]
+        members[LAST] = npy_bytes(SHAPES[LAST])[:-1]
     elif case == "long payload":
-        members["w3"] = npy_bytes((64, 10)) + b"\0"
+        members[LAST] = npy_bytes(SHAPES[LAST]) + b"\0"
     elif case == "config not text":
         members["config"] = npy_bytes((), "<f4")
     elif case == "npy format 3":
-        members["w1"] = members["w1"].replace(b"NUMPY\x01\x00", b"NUMPY\x03\x00", 1)
+        members[FIRST] = members[FIRST].replace(b"NUMPY\x01\x00", b"NUMPY\x03\x00", 1)
     path = write_npz(tmp_path / "forged.npz", members)
     if case == "encrypted or exotic":      # an unknown compression method in the zip
         data = bytearray(path.read_bytes())
@@ -108,22 +118,69 @@ def test_forged_weight_files(tmp_path, case, fragment):
 
 
 def test_a_member_that_decompresses_to_gigabytes_is_not_decompressed(tmp_path):
-    """w1's member holds its 401,408 bytes and then 200 MB of zeros, compressed to a
-    few hundred KB: refused after reading one byte past the array."""
+    """The first array's member holds its bytes and then 200 MB of zeros, compressed to
+    a few hundred KB: refused after reading one byte past the array."""
     path = tmp_path / "bomb.npz"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("w1.npy", "w", force_zip64=True) as member:
-            member.write(npy_bytes((784, 128)))
+        with archive.open(FIRST + ".npy", "w", force_zip64=True) as member:
+            member.write(npy_bytes(SHAPES[FIRST]))
             zeros = bytes(2**22)
             for _ in range(50):
                 member.write(zeros)
-        for name in ("w2", "w3"):
+        for name in list(SHAPES)[1:]:
             archive.writestr(name + ".npy", npy_bytes(SHAPES[name]))
     assert path.stat().st_size < 2**20
     result, peak = load_with_peak_memory(path)
     assert isinstance(result, DataError)
-    assert "w1 holds more data than its header announces (401408 bytes)" in str(result)
+    assert (f"{FIRST} holds more data than its header announces "
+            f"({4 * np.prod(SHAPES[FIRST])} bytes)") in str(result)
     assert peak < 4 * 2**20
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("members without .npy", None),
+    ("lzma member damaged", "cannot be read as saved weights"),
+    ("bzip2 member damaged", "cannot be read as saved weights"),
+    ("forged member offset", "not an .npz archive of weights"),
+])
+def test_other_archives(tmp_path, case, fragment):
+    """Members named without the .npy suffix are read; a damaged LZMA or bzip2 member,
+    or a member whose offset points elsewhere, is one sentence naming the file."""
+    path = tmp_path / "weights.npz"
+    method = {"lzma member damaged": zipfile.ZIP_LZMA,
+              "bzip2 member damaged": zipfile.ZIP_BZIP2}.get(case, zipfile.ZIP_STORED)
+    with zipfile.ZipFile(path, "w", method) as archive:
+        for name, data in good_members().items():
+            archive.writestr(name if case == "members without .npy" else name + ".npy",
+                             data)
+    data = bytearray(path.read_bytes())
+    if "damaged" in case:                 # bytes in the middle of the first member
+        data[100:120] = bytes(range(20))
+    elif case == "forged member offset":  # the central directory points past the end
+        entry = data.index(b"PK\x01\x02")
+        data[entry + 42:entry + 46] = struct.pack("<I", len(data) + 1000)
+    path.write_bytes(bytes(data))
+    if fragment is None:
+        assert [w.shape for w in load_weights(path)[0]] == list(SHAPES.values())
+        return
+    with pytest.raises(DataError) as info:
+        load_weights(path)
+    assert fragment in str(info.value) and str(path) in str(info.value)
+
+
+def test_weights_beyond_float32_are_refused_in_float32(tmp_path, fake_mnist):
+    """float64 weights too large for float32 become inf when cast: refused, naming the
+    array, and with --check-gradients too."""
+    members = good_members()
+    members[LAST] = npy_bytes(SHAPES[LAST], "<f8",
+                              np.full(SHAPES[LAST], 1e300).astype("<f8").tobytes())
+    path = write_npz(tmp_path / "large.npz", members)
+    assert load_weights(path, np.float64)[0][-1].max() == 1e300
+    with pytest.raises(DataError, match=f"{LAST} holds values beyond the range of float32"):
+        load_weights(path, np.float32)
+    assert_clean_failure(run_script("mnist_ffnn_batched.py", "--load", path, "--data-dir",
+                                    fake_mnist, "--epochs", 1, "--check-gradients"),
+                         "beyond the range of float32", status=1)
 
 
 def test_randomly_damaged_weight_files(tmp_path):
@@ -225,3 +282,104 @@ def test_npy_helper_writes_what_numpy_reads(tmp_path):
     """npy_bytes writes what np.load reads (the forgeries start from real files)."""
     data = npy_bytes((3, 2), "<f8", payload=np.arange(6.0).tobytes())
     np.testing.assert_array_equal(np.load(io.BytesIO(data)), np.arange(6.0).reshape(3, 2))
+
+
+FORMATS = [("PNG", {}), ("JPEG", {}), ("TIFF", {}), ("TIFF", {"compression": "tiff_lzw"}),
+           ("BMP", {}), ("GIF", {}), ("JPEG2000", {}), ("WEBP", {}), ("IM", {}),
+           ("DDS", {})]
+
+
+def one_digit():
+    """A grey "7" (28, 28) of uint8: a bar and a stroke."""
+    image = np.zeros((28, 28), np.uint8)
+    image[5:8, 6:22] = 255
+    image[np.arange(8, 24), np.arange(8, 24) // 2 + 9] = 255
+    return image
+
+
+@pytest.mark.parametrize("mode", ["F", "I", "I;16", "1", "P", "CMYK", "LA"])
+def test_every_pillow_mode_reads_as_the_same_digit(tmp_path, mode):
+    """The digit saved in another mode (floats, 32-bit integers, 16 bits, 1 bit, a
+    palette, CMYK, grey with alpha) reads as the same input as the 8-bit grey one."""
+    grey = one_digit()
+    reference = read_digit(write_image(tmp_path / "grey.png", Image.fromarray(grey)))
+    if mode == "F":
+        picture = Image.fromarray(grey.astype(np.float32) / 255)      # values in [0, 1]
+    elif mode == "I":
+        picture = Image.fromarray(grey.astype(np.int32) * 1000)
+    elif mode == "I;16":
+        picture = Image.fromarray(grey.astype(np.uint16) * 257)
+    else:
+        picture = Image.fromarray(grey).convert(mode)
+    suffix = ".tif" if mode in ("F", "I", "CMYK") else ".png"
+    x = read_digit(write_image(tmp_path / f"digit{suffix}", picture))
+    np.testing.assert_allclose(x, reference, atol=1e-6)
+
+
+def write_image(path, picture, **options):
+    picture.save(path, **options)
+    return path
+
+
+def test_damaged_images_of_every_format_under_a_memory_limit(tmp_path):
+    """A digit written by Pillow in nine formats, then damaged at random (bytes
+    overwritten, or the file cut) 100 times each: every file read under a 1 GiB
+    address-space limit gives an input or one DataError naming it, never another
+    exception, whatever its header claims."""
+    rng = np.random.default_rng(11)
+    digit = Image.fromarray(one_digit()).resize((56, 56))
+    paths = []
+    for k, (form, options) in enumerate(FORMATS):
+        good = io.BytesIO()
+        with warnings.catch_warnings():            # writing IM is deprecated in Pillow
+            warnings.simplefilter("ignore", DeprecationWarning)
+            (digit.convert("RGB") if form == "DDS" else digit).save(good, format=form,
+                                                                     **options)
+        good = good.getvalue()
+        for repeat in range(100):
+            data = bytearray(good)
+            if repeat % 3:
+                for position in rng.integers(0, len(data), rng.integers(1, 12)):
+                    data[position] = rng.integers(256)
+            else:
+                data = data[:rng.integers(len(data))]
+            paths.append(tmp_path / f"{k}-{repeat}.{form.lower()}")
+            paths[-1].write_bytes(bytes(data))
+    code = ("import json, resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            f"sys.path.insert(0, {str(ROOT)!r})\n"
+            "from mnist_ffnn import DataError\n"
+            "from mnist_ffnn_batched import read_digit\n"
+            "counts = {'digit': 0, 'DataError': 0}\n"
+            "for path in sys.argv[1:]:\n"
+            "    try:\n"
+            "        assert read_digit(path).shape == (784,)\n"
+            "        counts['digit'] += 1\n"
+            "    except DataError as exc:\n"
+            "        assert str(exc).startswith(path) and '\\n' not in str(exc), exc\n"
+            "        counts['DataError'] += 1\n"
+            "print(json.dumps(counts))\n")
+    result = subprocess.run([sys.executable, "-c", code, *map(str, paths)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads(result.stdout)
+    assert counts["digit"] + counts["DataError"] == len(paths)
+    assert min(counts.values()) > 50, counts         # both outcomes were exercised
+
+
+def test_predict_reads_the_good_images_around_damaged_ones(tmp_path, trained):
+    good = write_image(tmp_path / "seven.png", Image.fromarray(one_digit()))
+    damaged = []
+    for form in ("TIFF", "JPEG2000", "GIF"):
+        data = io.BytesIO()
+        Image.fromarray(one_digit()).save(data, format=form)
+        path = tmp_path / f"damaged.{form.lower()}"
+        path.write_bytes(data.getvalue()[:len(data.getvalue()) // 2])
+        damaged.append(path)
+    result = run_script("mnist_ffnn_batched.py", "--load", trained[1], "--predict", good,
+                        *damaged, good)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [line.split(": ")[0] for line in result.stdout.splitlines()[::2]] == [
+        str(good), str(good)]
+    errors = result.stderr.strip().splitlines()
+    assert [e.split(": ")[1] for e in errors] == [str(p) for p in damaged]

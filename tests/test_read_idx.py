@@ -220,3 +220,47 @@ def test_absurd_header_under_a_memory_limit(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "truncated idx file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_memory_is_the_values_own_size(tmp_path):
+    """A gzip file of 20 MB of values (20 KB on disk): read_idx's peak memory is those
+    20 MB and a small constant, not twice as much (chunks, then their joined copy)."""
+    values = np.zeros((20_000, 1000), "u1")
+    values[::7, 3] = 9
+    path = tmp_path / "big.idx.gz"
+    path.write_bytes(gzip.compress(idx_bytes(values), compresslevel=1))
+    tracemalloc.start()
+    try:
+        result = read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(result, values)
+    assert peak < values.nbytes + 2**20, peak
+
+
+def test_values_that_do_not_fit_in_memory_are_one_sentence(tmp_path):
+    """A raw idx file that holds what its header announces, 8 GB (a sparse file, a few
+    KB on disk), under a 1 GiB address-space limit: one sentence naming the file and
+    the size, no MemoryError traceback."""
+    directory = write_fake_mnist(tmp_path / "d", gz=False)
+    path = directory / "train-images-idx3-ubyte"
+    count = 8 * 10**9 // 784
+    with open(path, "wb") as f:
+        f.write(header(0x08, count, 28, 28))
+        f.truncate(16 + count * 784)                     # sparse: holes read as zeros
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+            f"sys.path.insert(0, {str(ROOT)!r})\n"
+            "import mnist_ffnn\n"
+            f"sys.exit(mnist_ffnn.main(['--data-dir', {str(directory)!r}]))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (f"error: {path}: its {count * 784} bytes of values (shape "
+                             f"({count}, 28, 28)) do not fit in memory.\n")
+
+
+def test_a_file_that_is_not_regular_is_refused(tmp_path):
+    with pytest.raises(DataError, match="/dev/zero: not a regular file"):
+        read_idx("/dev/zero")

@@ -562,6 +562,11 @@ def main():
         return
     if args.figures:
         out = ROOT / ("figures" if args.update_report else "runs/report")
+        if not (out / "results.json").is_file():
+            sys.exit(f"error: --figures redraws from {out.relative_to(ROOT)}/results.json, "
+                     "which does not exist: run this script without --figures first "
+                     "(about 25 minutes), or add --update-report to redraw the report's "
+                     "own figures from figures/results.json.")
         result_figures(out, json.loads((out / "results.json").read_text()))
         say(f"figures drawn from {out.relative_to(ROOT)}/results.json redrawn")
         return
