@@ -359,7 +359,8 @@ def walk_the_tp(args):
     print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
           f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot)")
     weights = init_weights(np.random.default_rng(args.seed), args.dtype)     # Tasks 5-6
-    (a0, a1, a2, a3), zs = forward_pass(x_train[0], weights)                   # Task 9
+    activations, zs = forward_pass(x_train[0], weights)                       # Task 9
+    a3 = activations[-1]
     print(f"Task 9: forward_pass(x_train[0]) = {np.array2string(a3, precision=3)}, "
           f"sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
     print(f"Task 13: test error of the untrained network: "

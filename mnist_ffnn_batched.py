@@ -334,15 +334,22 @@ def write_json(path, obj):
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
-def weight_names(count):
-    """The names of the parameters in a weights file: w1, w2, ... in the list's order."""
-    return [f"w{i}" for i in range(1, count + 1)]
+def weight_names(weights):
+    """The names of the arrays of a list of weights (arrays, or their shapes), in order:
+    the matrices w1, w2, ..., and vectors (biases, if a network has them) b1, b2, ..."""
+    shapes = [w if isinstance(w, tuple) else np.shape(w) for w in weights]
+    names, counts = [], {"w": 0, "b": 0}
+    for shape in shapes:
+        letter = "w" if len(shape) == 2 else "b"
+        counts[letter] += 1
+        names.append(f"{letter}{counts[letter]}")
+    return names
 
 
 def save_weights(path, weights, config):
     """Save the list of weight matrices and `config` (a dict, stored as JSON text) in an
     .npz file, atomically."""
-    arrays = dict(zip(weight_names(len(weights)), weights),
+    arrays = dict(zip(weight_names(weights), weights),
                   config=np.array(json.dumps(config)))
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
@@ -386,7 +393,7 @@ def load_weights(path, dtype=None):
     if not stat.S_ISREG(path.stat().st_mode):
         raise DataError(f"{path}: not a regular file.")
     shapes = [w.shape for w in init_weights(np.random.default_rng(0))]
-    names = weight_names(len(shapes))
+    names = weight_names(shapes)
     try:
         with zipfile.ZipFile(path) as archive:
             members = {member.removesuffix(".npy"): member
@@ -531,14 +538,16 @@ def plot_hidden_activations(x, labels, weights, path):
     """The mean activation a1 of each first-layer neuron over the images of each digit:
     a (10, 128) image, the neurons sorted by the digit they respond to most."""
     from matplotlib.figure import Figure
-    (a0, a1, a2, a3), zs = forward_pass(x, weights)                 # a1: (N, 128)
+    activations, zs = forward_pass(x, weights)
+    a1 = activations[1]                                             # (N, 128)
     one_hot = np.eye(10)[labels]                                    # (N, 10)
     means = (one_hot.T @ a1) / one_hot.sum(axis=0)[:, None]         # (10, 128)
     preferred = np.argmax(means, axis=0)
     order = np.lexsort((-means.max(axis=0), preferred))             # by digit, then peak
     figure = Figure(figsize=(11, 3.6), layout="constrained")
     axes = figure.subplots()
-    image = axes.imshow(means[:, order], aspect="auto", cmap="viridis", vmin=0, vmax=1)
+    image = axes.imshow(means[:, order], aspect="auto", cmap="viridis", vmin=0,
+                        vmax=max(1, means.max()))
     axes.set(title="Mean activation a1 of each first-layer neuron, per true digit (test "
                    "set); neurons sorted by the digit they respond to most",
              xlabel="neuron of the first hidden layer (sorted)", ylabel="digit",
@@ -824,8 +833,8 @@ class GradientError(UserError):
     """backpropagation does not match the finite differences of the loss."""
 
 
-def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5,
-                    rng=None):
+def gradient_errors(x, y, weights, backprop=None, forward=None, loss=None, entries=5,
+                    eps=1e-5, rng=None):
     """For each array w_i of `weights`, the error of backpropagation's dw_i against the
     centred finite differences (L(w + eps d) - L(w - eps d)) / (2 eps) of the loss L on
     the batch x (B, 784), y (B, 10), all in float64 (in float32, finite differences are
@@ -839,21 +848,22 @@ def gradient_errors(x, y, weights, backprop=None, loss=None, entries=5, eps=1e-5
     while L is not flat. The directions d: the `entries` largest entries of dw_i, as
     many drawn by `rng` among those at least a tenth of the largest, and a random
     direction, which checks the whole array at once; the worst is kept. Rounding leaves
-    about 1e-10; a wrong equation, 1e-4 and more. `backprop` defaults to this module's
-    backpropagation, `loss` to the summed cross-entropy of forward_pass (the tests pass
-    their own). GradientError if backprop does not return one array of the right shape
-    for each array of `weights`.
+    about 1e-10; a wrong equation, 1e-4 and more. `backprop` and `forward` default to
+    this module's backpropagation and forward_pass, `loss` to the summed cross-entropy
+    of forward's output (the tests pass their own). GradientError if backprop does not
+    return one array of the right shape for each array of `weights`.
     """
     backprop = backpropagation if backprop is None else backprop
+    forward = forward_pass if forward is None else forward
     rng = np.random.default_rng(0) if rng is None else rng
     if loss is None:
         def loss(w):
-            activations, zs = forward_pass(x, w)
+            activations, zs = forward(x, w)
             return cross_entropy(zs[-1], y)
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     weights = [np.array(w, np.float64) for w in weights]
-    deltas = backprop(*forward_pass(x, weights), y, weights)
-    names = weight_names(len(weights))
+    deltas = backprop(*forward(x, weights), y, weights)
+    names = weight_names(weights)
     if len(deltas) != len(weights):
         raise GradientError(f"backpropagation returns {len(deltas)} arrays for the "
                             f"{len(weights)} arrays of weights ({', '.join(names)}): one "
@@ -891,7 +901,7 @@ def check_gradients(x_train, y_train, weights, count=10, log=print):
     log(f"Checking backpropagation against centred finite differences of the loss, in "
         f"float64, on the {len(worst)} training examples of largest loss:")
     errors = gradient_errors(x_train[worst], y_train[worst], weights)
-    names = weight_names(len(weights))
+    names = weight_names(weights)
     for name, w, error in zip(names, weights, errors):
         verdict = "ok" if error <= GRADIENT_TOLERANCE else f"WRONG (> {GRADIENT_TOLERANCE})"
         log(f"  {name} {w.shape}: error {error:.1e}  {verdict}")

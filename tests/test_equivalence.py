@@ -20,7 +20,8 @@ def test_batched_deltas_are_the_sum_of_per_example_deltas():
         deltas = mnist_ffnn.backpropagation(*mnist_ffnn.forward_pass(xi, weights), yi, weights)
         summed = [s + d for s, d in zip(summed, deltas)]
     for b, s in zip(batched, summed):
-        np.testing.assert_allclose(b, s, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(b, s, rtol=1e-10, atol=1e-12, err_msg="TP, Task 16: "
+                                   "a batch's changes are the sum of its examples'")
 
 
 def sparse_inputs(rng, n):
@@ -41,7 +42,8 @@ def test_batch_of_one_trains_like_the_per_example_script(capsys):
                                                batch_size=1, rng=None,
                                                log=lambda line: None)
     for a, b in zip(per_example, batched):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg="TP, Task 18: "
+                                   "batches of one train as mnist_ffnn.py does")
     assert not np.allclose(per_example[0], start[0])     # training did change w1
     assert ([r["test_error"] for r in per_example_history]
             == [r["test_error"] for r in batched_history])
@@ -87,3 +89,24 @@ def test_the_active_pixel_shortcut_is_the_three_steps(batch_size):
     for a, b, w in zip(plain, shortcut, start):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
         assert not np.allclose(a, w)                       # training did change them
+
+
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_train_does_not_depend_on_the_shortcut(batch_size, monkeypatch):
+    """train with its small-batch shortcut gives the weights that train with the TP's
+    plain three steps gives (an update rule that the shortcut cannot follow, such as
+    momentum, must then do without it)."""
+    rng = np.random.default_rng(6)
+    x = sparse_inputs(rng, 300)
+    y = mnist_ffnn.preprocess_outputs(rng.integers(0, 10, 300), np.float64)
+    start = mnist_ffnn.init_weights(np.random.default_rng(7), np.float64)
+    results = []
+    for small_batch in (mnist_ffnn_batched.SMALL_BATCH, 0):       # shortcut, then none
+        monkeypatch.setattr(mnist_ffnn_batched, "SMALL_BATCH", small_batch)
+        weights = [w.copy() for w in start]
+        mnist_ffnn_batched.train(x, y, x, y, weights, epochs=2, lr=0.05,
+                                 batch_size=batch_size, rng=np.random.default_rng(8),
+                                 log=lambda line: None)
+        results.append(weights)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

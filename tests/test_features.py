@@ -15,7 +15,7 @@ import mnist_ffnn_batched
 from conftest import ROOT, assert_clean_failure, weight_shapes
 from conftest import run_script as run
 from mnist_ffnn import DataError
-from mnist_ffnn_batched import load_weights, save_weights
+from mnist_ffnn_batched import load_weights, save_weights, weight_names
 
 
 def test_save_load_round_trip(trained, mnist):
@@ -34,7 +34,7 @@ def test_save_load_round_trip(trained, mnist):
 
 def test_cli_evaluates_loaded_weights(trained, mnist):
     weights, path = trained
-    expected = mnist_ffnn.compute_error(mnist[2], mnist[3], weights)
+    expected = mnist_ffnn_batched.compute_error(mnist[2], mnist[3], weights)
     result = run("mnist_ffnn_batched.py", "--load", path, "--epochs", 0)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines() == [
@@ -46,37 +46,43 @@ def write_npz(path, **arrays):
     return path
 
 
+NAMES = weight_names(weight_shapes())          # w1, w2, w3 in the TP
+FIRST, SECOND, LAST = NAMES[0], NAMES[1], NAMES[-1]
+
+
 @pytest.mark.parametrize("case, fragment", [
     ("truncated", "not an .npz archive"),
-    ("foreign", "no w1, w2, w3 in it"),
+    ("foreign", f"no {', '.join(NAMES)} in it"),
     ("pickle", "not an .npz archive"),
-    ("object array", "w1 is object (2,), expected a float array of shape (784, 128)"),
-    ("shape", "w2 is float32 (64, 128), expected a float array of shape (128, 64)"),
-    ("integers", "w1 is int64 (784, 128)"),
-    ("nan", "w3 holds non-finite values"),
+    ("object array", f"{FIRST} is object (2,), expected a float array of shape "
+                     f"{weight_shapes()[0]}"),
+    ("shape", f"{SECOND} is float32 {weight_shapes()[1][::-1]}, expected a float array "
+              f"of shape {weight_shapes()[1]}"),
+    ("integers", f"{FIRST} is int64 {weight_shapes()[0]}"),
+    ("nan", f"{LAST} holds non-finite values"),
     ("npy", "not an .npz archive"),
 ])
 def test_bad_weight_files(trained, tmp_path, case, fragment):
     weights, good = trained
     path = tmp_path / "bad.npz"
-    w1, w2, w3 = weights
+    arrays = dict(zip(NAMES, weights))
     if case == "truncated":
         path.write_bytes(good.read_bytes()[:5000])
     elif case == "foreign":
         write_npz(path, a=np.zeros(3))
     elif case == "pickle":
         import pickle
-        path.write_bytes(pickle.dumps({"w1": w1}))
+        path.write_bytes(pickle.dumps(arrays))
     elif case == "object array":
-        write_npz(path, w1=np.array([None, 1], dtype=object), w2=w2, w3=w3)
+        write_npz(path, **{**arrays, FIRST: np.array([None, 1], dtype=object)})
     elif case == "shape":
-        write_npz(path, w1=w1, w2=w2.T, w3=w3)
+        write_npz(path, **{**arrays, SECOND: arrays[SECOND].T})
     elif case == "integers":
-        write_npz(path, w1=w1.astype(np.int64), w2=w2, w3=w3)
+        write_npz(path, **{**arrays, FIRST: arrays[FIRST].astype(np.int64)})
     elif case == "nan":
-        write_npz(path, w1=w1, w2=w2, w3=np.full_like(w3, np.nan))
+        write_npz(path, **{**arrays, LAST: np.full_like(arrays[LAST], np.nan)})
     else:
-        np.save(path, w1)
+        np.save(path, arrays[FIRST])
         path = path.with_suffix(".npz.npy") if not path.exists() else path
     with pytest.raises(DataError) as info:
         load_weights(path)
@@ -246,12 +252,17 @@ def test_hidden_activations_are_the_means_per_digit(tmp_path, monkeypatch, train
     x, labels = mnist[2][:500], np.argmax(mnist[3][:500], axis=1)
     mnist_ffnn_batched.plot_hidden_activations(x, labels, weights, tmp_path / "a.png")
     image = shown[0]
-    assert image.shape == (10, 128)
-    activations, zs = mnist_ffnn.forward_pass(x, weights)
+    assert image.shape == (10, a1_size(weights))
+    activations, zs = mnist_ffnn_batched.forward_pass(x, weights)
     a1 = activations[1]
     for digit in (0, 7):                  # each row holds that digit's mean a1, sorted
         np.testing.assert_allclose(np.sort(image[digit]),
                                    np.sort(a1[labels == digit].mean(axis=0)), rtol=1e-5)
+
+
+def a1_size(weights):
+    """The number of neurons of the first hidden layer."""
+    return weights[0].shape[1]
 
 
 def test_confusion_matrix():
@@ -267,9 +278,14 @@ def test_divergence_is_detected(fake_mnist, lr):
     assert "Epoch" not in result.stdout
 
 
-def test_max_loss_inf_keeps_going_on_finite_values(fake_mnist):
-    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--lr", 10,
-                 "--epochs", 2, "--max-loss", "inf")
+def test_max_loss_sets_the_limit_and_inf_lifts_it(fake_mnist):
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--epochs", 2,
+                 "--max-loss", "0.001")
+    assert_clean_failure(result, "diverged in epoch 1", "above --max-loss 0.001")
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--lr", 1)
+    assert_clean_failure(result, "diverged in epoch 1", "above --max-loss 11.51")
+    result = run("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--lr", 1, "--epochs",
+                 2, "--max-loss", "inf")                  # the same large, finite loss
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Epoch") == 2
 

@@ -20,7 +20,7 @@ from conftest import ROOT, assert_clean_failure, run_script, weight_shapes
 from mnist_ffnn import DataError
 from mnist_ffnn_batched import load_weights, read_digit, save_weights, weight_names
 
-SHAPES = dict(zip(weight_names(len(weight_shapes())), weight_shapes()))
+SHAPES = dict(zip(weight_names(weight_shapes()), weight_shapes()))
 FIRST, LAST = list(SHAPES)[0], list(SHAPES)[-1]          # w1 and w3 in the TP
 
 
