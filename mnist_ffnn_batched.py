@@ -252,7 +252,10 @@ def check_outputs(outputs, inputs):
     regular file if it exists, that the user can open for writing, in a directory that
     exists or can be created, where a file can be created. Nothing is created."""
     real = {name: Path(os.path.realpath(p)) for name, p in {**outputs, **inputs}.items()}
-    for name in outputs:
+    for name, path in outputs.items():
+        if Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",)):
+            raise DataError(f"cannot write {name}: it names a special file of the system "
+                            "(in /dev or /proc), not a file; give a file name.")
         check_writable(real[name], name)
     names = list(outputs)
     for k, name in enumerate(names):                     # every pair of the user's files
@@ -676,9 +679,9 @@ def read_digit(path):
     DataError, one sentence naming the file, if it cannot be read or holds no digit."""
     image = read_image(path)
     if image.dtype.kind in "ui" and image.dtype.itemsize <= 2:     # 8 or 16 bits
-        image = image / np.iinfo(image.dtype).max
+        image = image.astype(np.float32) / np.iinfo(image.dtype).max
     else:                            # 1 bit, 32-bit integers, floats: their own range
-        image = image.astype(float)
+        image = image.astype(np.float32)
         if not np.isfinite(image).all():
             raise DataError(f"{path}: the image holds values that are not finite.")
         low, high = image.min(), image.max()
@@ -687,8 +690,8 @@ def read_digit(path):
     if image.ndim == 3:                    # colour and/or alpha channels
         has_alpha = image.shape[2] in (2, 4)
         colour = image[..., :image.shape[2] - has_alpha]
-        gray = (colour @ np.array([0.299, 0.587, 0.114]) if colour.shape[2] == 3
-                else colour.mean(axis=2))                      # luminance
+        gray = (colour @ np.array([0.299, 0.587, 0.114], np.float32)
+                if colour.shape[2] == 3 else colour.mean(axis=2))  # luminance
         if has_alpha:                                          # over white paper
             gray = gray * image[..., -1] + (1 - image[..., -1])
     digit = mnist_like(gray)

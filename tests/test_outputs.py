@@ -65,18 +65,18 @@ def test_a_fifo_is_refused_before_training_and_left_alone(fake_mnist, tmp_path, 
         fifo = tmp_path / "confusion_matrix.png"
     result = run(*train_args(fake_mnist, option, given), timeout=60)
     assert_clean_failure(result, f"cannot write {option} {given}",
-                         "not a regular file", status=1)
+                         "not a regular file (a device, a pipe...)", status=1)
     assert "Epoch" not in result.stdout and stat.S_ISFIFO(fifo.stat().st_mode)
 
 
-@pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/full", "/dev/stdout"])
 def test_a_device_is_refused_and_left_alone(fake_mnist, device):
     before = os.stat(device)
     result = run(*train_args(fake_mnist, "--save", device))
-    assert_clean_failure(result, f"cannot write --save {device}: it is not a regular "
-                                 "file", status=1)
+    assert_clean_failure(result, f"cannot write --save {device}: it names a special file "
+                                 "of the system", status=1)
     after = os.stat(device)
-    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    assert after.st_mode == before.st_mode and after.st_rdev == before.st_rdev
 
 
 def test_an_existing_file_keeps_its_permissions(fake_mnist, tmp_path):
@@ -101,6 +101,22 @@ def test_a_read_only_file_is_refused_before_training(fake_mnist, tmp_path):
     model.chmod(0o444)
     result = run(*train_args(fake_mnist, "--save", model))
     assert_clean_failure(result, f"cannot write --save {model}: Permission denied",
+                         status=1)
+    assert model.read_bytes() == b"keep me" and "Epoch" not in result.stdout
+
+
+def test_a_file_root_cannot_open_is_refused_before_training(fake_mnist, tmp_path):
+    """As root, an immutable file (chattr +i) is one that cannot be opened for writing."""
+    model = tmp_path / "model.npz"
+    model.write_bytes(b"keep me")
+    if os.geteuid() != 0 or subprocess.run(["chattr", "+i", str(model)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("needs root and chattr")
+    try:
+        result = run(*train_args(fake_mnist, "--save", model))
+    finally:
+        subprocess.run(["chattr", "-i", str(model)], check=True)
+    assert_clean_failure(result, f"cannot write --save {model}: Operation not permitted",
                          status=1)
     assert model.read_bytes() == b"keep me" and "Epoch" not in result.stdout
 
