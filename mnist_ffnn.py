@@ -13,14 +13,15 @@ the weight changes and λ the learning rate:
 
 The functions follow the TP's tasks in order. Every computation on examples, pixels or
 neurons is a NumPy array operation: the only Python loops over them are train's loops
-over epochs and examples. `main` runs the tasks as a student does, answering Question 1
-and Tasks 2, 9, 13 and 15 on the way (`python mnist_ffnn.py --help`). Tasks 16-18
-(batches) and all that goes beyond the TP are in mnist_ffnn_batched.py. Importing this
-module loads no data and trains nothing.
+over epochs and examples (and, for printing, str.join in digit_as_text). `main` runs the
+tasks as a student does, answering Question 1 and Tasks 2, 9, 13 and 15 on the way
+(`python mnist_ffnn.py --help`). Tasks 16-18 (batches) and all that goes beyond the TP
+are in mnist_ffnn_batched.py. Importing this module loads no data and trains nothing.
 """
 
 import argparse
 import gzip
+import math
 import os
 import stat
 import sys
@@ -156,9 +157,11 @@ def load_mnist(data_dir=DATA_DIR):
 
 
 def digit_as_text(image):
-    """Task 2: a grey image (28, 28) of uint8 as text. Fancy indexing draws it in one
-    step: palette[image // 26] gives each pixel one of ten characters, from ' ' (0) to
-    '@' (255), written twice (a character is twice as tall as wide); blank rows dropped."""
+    """Task 2: a grey image (28, 28) of uint8 as text (the TP's plt.imshow view of the
+    first digits is in report.md). Fancy indexing picks every character at once:
+    palette[image // 26] gives each pixel one of ten, from ' ' (0) to '@' (255), written
+    twice (a character is twice as tall as wide); blank rows are dropped, and each row's
+    characters joined into a line."""
     picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]   # palette
     return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
 
@@ -256,7 +259,8 @@ def backpropagation(activations, zs, y, weights):
     The error values e_i have the shapes of the a_i (Question 3); e3 = a3 - y is the
     derivative of the cross-entropy -sum(y log a3) with respect to z3. a_{i-1}^T . e_i
     is a column (n_{i-1}, 1) times a row (1, n_i), an outer product: np.outer, since a
-    1-D array has no column form (a.T has a's shape, and a.T @ e is an inner product)."""
+    1-D array has no column form (a.T has a's shape, so a.T @ e would be an inner
+    product, which fails for (64,) and (10,))."""
     a0, a1, a2, a3 = activations
     z1, z2, z3 = zs
     w1, w2, w3 = weights
@@ -288,7 +292,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     """Task 14: train `weights` in place, one example at a time, for `epochs` epochs.
     x_train (N, 784), y_train (N, 10): the training set, in its order. After each epoch,
     prints its number, the error rate on x_test, y_test and its seconds of training
-    (Task 15). Returns the list of the epochs' {epoch, test_error, seconds}."""
+    (Task 15). Returns the list of the epochs' {epoch, test_error, seconds}; raises
+    UserError if the weights stop being finite (a learning rate far too large)."""
     history = []
     for epoch in range(1, epochs + 1):                      # the outer loop: epochs
         start = time.perf_counter()
@@ -297,6 +302,9 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
             deltas = backpropagation(activations, zs, y, weights)       # Task 10
             update_weights(weights, deltas, lr)                         # Task 11
         seconds = time.perf_counter() - start
+        if not all(np.isfinite(w).all() for w in weights):             # λ far too large
+            raise UserError(f"training diverged in epoch {epoch}: the weights are no "
+                            "longer finite; use a smaller learning rate.")
         error_rate = compute_error(x_test, y_test, weights)             # Task 12
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
               f"{100 * error_rate:5.2f}%  ({seconds:.2f} s)", flush=True)
@@ -312,7 +320,8 @@ def argument_type(kind, low, strict=False):
     def parse(text):
         try:
             value = kind(text)
-            if np.isfinite(value) and (value > low or value == low and not strict):
+            if (kind is int or math.isfinite(value)) and (
+                    value > low or value == low and not strict):
                 return value
         except ValueError:
             pass
@@ -332,8 +341,9 @@ def argument_parser(description, lr):
                         help="learning rate λ > 0 of w_i <- w_i - λ δw_i (default: "
                              "%(default)s)")
     parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
-                        help="seed of the random generator, which draws the weights "
-                             "(default: %(default)s)")
+                        help="seed of the random generator that draws the weights (and, "
+                             "in mnist_ffnn_batched.py, the order of the examples and the "
+                             "--validation split) (default: %(default)s)")
     parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
                         help="train on the first N training examples only (default: all)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
@@ -349,13 +359,13 @@ def walk_the_tp(args):
     """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error, with
     the options `args` of argument_parser. Returns the exit status, 0."""
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
-    inputs = preprocess(x_train, y_train, x_test, y_test, args.train_size,
-                        args.dtype)                                         # Tasks 3-4
+    prepared = preprocess(x_train, y_train, x_test, y_test, args.train_size,
+                          args.dtype)                                       # Tasks 3-4
     print(f"Question 1: x_train {x_train.shape} and x_test {x_test.shape} (image, row, "
           f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
     print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
           f"{digit_as_text(x_train[0])}")
-    x_train, y_train, x_test, y_test = inputs
+    x_train, y_train, x_test, y_test = prepared
     print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
           f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot)")
     weights = init_weights(np.random.default_rng(args.seed), args.dtype)     # Tasks 5-6
@@ -363,10 +373,11 @@ def walk_the_tp(args):
     a3 = activations[-1]
     print(f"Task 9: forward_pass(x_train[0]) = {np.array2string(a3, precision=3)}, "
           f"sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
-    print(f"Task 13: test error of the untrained network: "
+    print(f"Task 13: test error of the untrained network: "      # why: report.md
           f"{100 * compute_error(x_test, y_test, weights):.2f}% (guessing: 90%)")
     print(f"Task 15: training on {len(x_train)} examples, one at a time, λ = {args.lr}")
-    history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
+    with np.errstate(over="ignore", invalid="ignore"):     # train checks the weights
+        history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
     error_rate = (history[-1]["test_error"] if history       # the last epoch's figure
                   else compute_error(x_test, y_test, weights))
     wrong = round(error_rate * len(x_test))
@@ -406,7 +417,7 @@ def run_command_line(function, *args):
 def main(argv=None):
     """The command line (`python mnist_ffnn.py --help`); returns the exit status
     (argparse exits with status 2 on a bad option)."""
-    args = argument_parser(__doc__.split("\n\n")[0], lr=0.001).parse_args(argv)
+    args = argument_parser((__doc__ or "").split("\n\n")[0], lr=0.001).parse_args(argv)
     return run_command_line(walk_the_tp, args)
 
 

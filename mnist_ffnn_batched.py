@@ -1,17 +1,18 @@
 """mnist_ffnn_batched.py -- TP 4-6, Tasks 16 to 18: the same network, trained on batches
 of examples pushed through it at once.
 
-Task 16 adds a batch axis B in front of every array: inputs a0 (B, 784), expected outputs
-y (B, 10), activations a_i and error values e_i (B, n_i); the weights keep their shapes.
-Reading and preprocessing the data, the weights, forward_pass, update_weights and
-compute_error are imported from mnist_ffnn.py, which wrote them batch-ready: softmax
+Task 16 adds a batch axis B in front of every array: inputs a0 (B, 784), expected
+outputs y (B, 10), activations a_i and error values e_i (B, n_i); the weights keep their
+shapes. Reading and preprocessing the data, the weights, forward_pass, update_weights
+and compute_error are imported from mnist_ffnn.py, which wrote them batch-ready: softmax
 takes its max and sum over the last axis, so it normalises each row of a (B, 10) array;
 `a @ w` treats the rows of a as a stack of inputs, so z_i = a_{i-1} . w_i holds as
 (B, n_{i-1}) . (n_{i-1}, n_i) -> (B, n_i); compute_error already pushed a whole set
-through at once. What changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true
-matrix product, (n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in
-one call. Task 17 (the whole training set as one batch) and Task 18 (batches of any
-size) are `train` with a batch size:
+through at once. What changes is backpropagation: dw_i = a_{i-1}^T . e_i becomes a true matrix
+product, (n_{i-1}, B) . (B, n_i), the sum of the B per-example outer products in one
+call (and S'(z_i) is taken as a_i (1 - a_i), the same value, which the forward pass has
+already computed). Task 17 (the whole training set as one batch) and Task 18 (batches of
+any size) are `train` with a batch size:
 
     python mnist_ffnn_batched.py                               # B = 10, λ = 0.03
     python mnist_ffnn_batched.py --batch-size all --lr 1e-5    # Task 17
@@ -59,6 +60,8 @@ from mnist_ffnn import (DataError, UserError, argument_parser, argument_type, co
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
 MAX_LOSS = 5 * math.log(10)    # an epoch's mean loss above this: training diverged
+SMALL_BATCH = 10          # up to this size, train uses active_pixel_step (speed)
+ONE_THREAD_BELOW = 128    # batches smaller than this use one BLAS thread (blas_threads)
 
 
 # ---- Task 16: backpropagation for a batch ---------------------------------------------
@@ -68,8 +71,8 @@ def backpropagation(activations, zs, y, weights):
     batch, from its forward pass (activations, zs) and its expected outputs y (B, 10).
 
     The equations of one example, with the batch axis B in front: e3 (B, 10), e2 (B, 64),
-    e1 (B, 128). Each dw_i = a_{i-1}^T . e_i is (n_{i-1}, B) . (B, n_i): the sum over the
-    batch of the per-example weight changes.
+    e1 (B, 128), with S'(z_i) computed as a_i (1 - a_i). Each dw_i = a_{i-1}^T . e_i is
+    (n_{i-1}, B) . (B, n_i): the sum over the batch of the per-example weight changes.
     """
     a0, a1, a2, a3 = activations
     z1, z2, z3 = zs
@@ -96,9 +99,9 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
     `lr`. After each epoch, logs the training loss (the mean cross-entropy of the
     epoch's examples, each taken before its batch's update) and the error rate on
     x_test, y_test (and on `validation`, a pair (x, y), if given). Raises Diverged if
-    the loss exceeds `max_loss` or stops being finite. Stops after the current batch
-    once `stop` (a threading.Event, see stop_requests) is set. Returns the list of the
-    epochs' records (dicts).
+    the loss exceeds `max_loss`, or if the loss or a weight stops being finite. Stops
+    after the current batch once `stop` (a threading.Event, see stop_requests) is set.
+    Returns the list of the epochs' records (dicts).
     """
     n = len(x_train)
     batch_size = n if batch_size is None else min(batch_size, n)
@@ -145,10 +148,6 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=DEFAULT_LR,
 
 
 # ---- Beyond the TP: speed --------------------------------------------------------------
-
-SMALL_BATCH = 10          # up to this size, train uses active_pixel_step
-ONE_THREAD_BELOW = 128    # batches smaller than this use one BLAS thread (blas_threads)
-
 
 def active_pixel_step(a0, y, weights, lr):
     """The TP's three steps (forward_pass, backpropagation, update_weights) on a batch
@@ -206,14 +205,17 @@ def cross_entropy(z3, y):
 def check_divergence(loss, weights, epoch, max_loss):
     """Raise Diverged if an epoch's mean training loss is above max_loss or not finite,
     or if a weight is no longer finite."""
-    if not (np.isfinite(loss) and all(np.isfinite(w).all() for w in weights)):
-        raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss} and "
-                       "the weights are no longer all finite; use a smaller learning rate")
+    if not all(np.isfinite(w).all() for w in weights):
+        raise Diverged(f"training diverged in epoch {epoch}: the weights are no longer "
+                       "all finite; use a smaller learning rate.")
+    if not np.isfinite(loss):
+        raise Diverged(f"training diverged in epoch {epoch}: the loss became {loss}; use "
+                       "a smaller learning rate.")
     if loss > max_loss:
         raise Diverged(f"training diverged in epoch {epoch}: its mean loss {loss:.4g} is "
                        f"above --max-loss {max_loss:.4g} (random guessing gives "
                        f"{math.log(10):.2f}); use a smaller learning rate, or --max-loss "
-                       "inf to go on")
+                       "inf to go on.")
 
 
 @contextlib.contextmanager
@@ -244,17 +246,22 @@ def stop_requests():
 
 # ---- Beyond the TP: files (weights, JSON), each written whole or not at all ------------
 
+class OutputError(UserError):
+    """An output cannot be written, or would destroy a file it does not own."""
+
+
 def check_outputs(outputs, inputs):
-    """Before training, refuse (DataError, one sentence) any output that would destroy
+    """Before training, refuse (OutputError, one sentence) any output that would destroy
     what it does not own. `outputs` and `inputs` map how the user named a file (e.g.
     "--save m.npz") to its path. Symlinks followed, each output must differ from every
     other output and every input, and contain none of them (a directory); it must be a
     regular file if it exists, that the user can open for writing, in a directory that
-    exists or can be created, where a file can be created. Nothing is created."""
+    exists or can be created, where a file can be created (a probe file, removed at
+    once, is all that this creates)."""
     real = {name: Path(os.path.realpath(p)) for name, p in {**outputs, **inputs}.items()}
     for name, path in outputs.items():
         if Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",)):
-            raise DataError(f"cannot write {name}: it names a special file of the system "
+            raise OutputError(f"cannot write {name}: it names a special file of the system "
                             "(in /dev or /proc), not a file; give a file name.")
         check_writable(real[name], name)
     names = list(outputs)
@@ -262,34 +269,34 @@ def check_outputs(outputs, inputs):
         for other in names[k + 1:] + list(inputs):
             a, b = real[name], real[other]
             if a == b:
-                raise DataError(f"{name} would overwrite {other}: both are {a}.")
+                raise OutputError(f"{name} would overwrite {other}: both are {a}.")
             if a in b.parents or b in a.parents:
                 inner, outer = (name, other) if b in a.parents else (other, name)
-                raise DataError(f"{name} and {other} clash: {inner} is inside {outer}.")
+                raise OutputError(f"{name} and {other} clash: {inner} is inside {outer}.")
 
 
 def check_writable(target, name):
-    """check_outputs for one output, `target` its real path: DataError naming `name`."""
+    """check_outputs for one output, `target` its real path: OutputError naming `name`."""
     if target.exists():
         mode = target.stat().st_mode
         if stat.S_ISDIR(mode):
-            raise DataError(f"cannot write {name}: it is a directory.")
+            raise OutputError(f"cannot write {name}: it is a directory.")
         if not stat.S_ISREG(mode):
-            raise DataError(f"cannot write {name}: it is not a regular file (a device, a "
+            raise OutputError(f"cannot write {name}: it is not a regular file (a device, a "
                             "pipe...), which would be replaced; give a file name.")
         try:
             os.close(os.open(target, os.O_WRONLY))        # no O_TRUNC: nothing changes
         except OSError as exc:
-            raise DataError(f"cannot write {name}: {exc.strerror}.") from None
+            raise OutputError(f"cannot write {name}: {exc.strerror}.") from None
     folder = target.parent
     while not folder.exists():                            # the part that would be created
         folder = folder.parent
     if not folder.is_dir():
-        raise DataError(f"cannot write {name}: {folder} is not a directory.")
+        raise OutputError(f"cannot write {name}: {folder} is not a directory.")
     try:
         descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".", suffix=".probe")
     except OSError as exc:
-        raise DataError(f"cannot write {name}: no file can be created in {folder} "
+        raise OutputError(f"cannot write {name}: no file can be created in {folder} "
                         f"({exc.strerror}).") from None
     os.close(descriptor)
     os.unlink(probe)
@@ -300,13 +307,13 @@ def atomic_write(path, write):
     followed), then rename it over that file: an interrupted write never leaves half a
     file, nor spoils the old one, and no temporary file survives an exception or a
     second Ctrl-C. An existing file must be regular, and keeps its permissions (a new
-    one gets open()'s); missing directories are created. DataError if it fails."""
+    one gets open()'s); missing directories are created. OutputError if it fails."""
     target = Path(os.path.realpath(path))
     temporary = None
     try:
         old = target.stat() if target.exists() else None
         if old is not None and not stat.S_ISREG(old.st_mode):
-            raise DataError(f"cannot write {path}: it is not a regular file.")
+            raise OutputError(f"cannot write {path}: it is not a regular file.")
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".",
                                                  suffix=".tmp")
@@ -318,7 +325,7 @@ def atomic_write(path, write):
         os.replace(temporary, target)
         temporary = None
     except OSError as exc:                   # a full disk, a directory that cannot be made
-        raise DataError(f"cannot write {path}: {exc.strerror or exc}.") from None
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}.") from None
     finally:
         if temporary is not None:
             os.unlink(temporary)
@@ -414,9 +421,11 @@ def load_weights(path, dtype=None):
                                                         "config", path, (), "U", 1 << 20)))
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path}: not an .npz archive of weights ({exc}).") from None
-    # A damaged or forged archive: zipfile and its decompressors raise all of these.
-    except (zlib.error, lzma.LZMAError, struct.error, EOFError,
-            OSError, ValueError, KeyError, NotImplementedError, RuntimeError) as exc:
+    # A damaged or forged archive: zipfile, its decompressors (zlib, lzma, bz2: OSError)
+    # and NumPy's .npy header reader raise all of these; an encrypted or unknown
+    # compression, NotImplementedError or RuntimeError; json.loads, ValueError.
+    except (zlib.error, lzma.LZMAError, struct.error, EOFError, OSError, ValueError,
+            NotImplementedError, RuntimeError) as exc:
         raise DataError(f"{path}: cannot be read as saved weights ({exc}).") from None
     for name, w in zip(names, weights):
         if not np.isfinite(w).all():
@@ -815,19 +824,17 @@ def draw_digits(weights):
     if backend.lower() in ("agg", "cairo", "pdf", "pgf", "ps", "svg", "template"):
         raise DisplayError(f"--draw needs a display to open its window, and there is none "
                            f"(matplotlib's backend is {backend}); use --predict IMAGE to "
-                           "read a digit from an image file instead")
+                           "read a digit from an image file instead.")
     try:
         figure = plt.figure("Draw a digit", figsize=(11, 4.2), layout="constrained")
     except Exception as exc:                 # e.g. Tk's "couldn't connect to display"
         raise DisplayError(f"--draw cannot open its window ({exc}); use --predict IMAGE "
-                           "to read a digit from an image file instead") from None
-    board = DrawingBoard(weights, figure)    # noqa: F841  (kept alive while shown)
+                           "to read a digit from an image file instead.") from None
+    figure.board = DrawingBoard(weights, figure)      # kept alive while shown
     plt.show()
 
 
 # ---- Beyond the TP: checking backpropagation against finite differences --------------
-
-GRADIENT_TOLERANCE = 1e-6     # float64 meets it by far (errors around 1e-9)
 
 GRADIENT_TOLERANCE = 1e-6     # a correct backpropagation gives about 1e-10 in float64
 
@@ -859,26 +866,27 @@ def gradient_errors(x, y, weights, backprop=None, forward=None, loss=None, entri
     backprop = backpropagation if backprop is None else backprop
     forward = forward_pass if forward is None else forward
     rng = np.random.default_rng(0) if rng is None else rng
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    weights = [np.array(w, np.float64) for w in weights]
     if loss is None:
         def loss(w):
             activations, zs = forward(x, w)
             return cross_entropy(zs[-1], y)
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    weights = [np.array(w, np.float64) for w in weights]
     deltas = backprop(*forward(x, weights), y, weights)
     names = weight_names(weights)
     if len(deltas) != len(weights):
         raise GradientError(f"backpropagation returns {len(deltas)} arrays for the "
                             f"{len(weights)} arrays of weights ({', '.join(names)}): one "
-                            "change is needed for each")
+                            "change is needed for each.")
     errors = []
     for i, (name, w, dw) in enumerate(zip(names, weights, deltas)):    # each array
         if np.shape(dw) != w.shape:
             raise GradientError(f"backpropagation's change of {name} has shape "
-                                f"{np.shape(dw)}, and {name} {w.shape}: they must match")
-        size = np.abs(dw).ravel()
-        large = np.flatnonzero(size >= size.max() / 10)
-        picked = np.concatenate([np.argsort(size)[-entries:], rng.choice(large, entries)])
+                                f"{np.shape(dw)}, and {name} {w.shape}: they must match.")
+        magnitude = np.abs(dw).ravel()
+        large = np.flatnonzero(magnitude >= magnitude.max() / 10)
+        picked = np.concatenate([np.argsort(magnitude)[-entries:],
+                                 rng.choice(large, entries)])
         directions = [(np.arange(w.size) == k).reshape(w.shape) for k in picked]
         directions.append(rng.standard_normal(w.shape))         # all entries at once
         worst = 0.0
@@ -911,7 +919,7 @@ def check_gradients(x_train, y_train, weights, count=10, log=print):
     wrong = [name for name, error in zip(names, errors) if error > GRADIENT_TOLERANCE]
     if wrong:
         raise GradientError(f"backpropagation does not give the gradient of the loss for "
-                            f"{', '.join(wrong)}: check its equations (Task 16)")
+                            f"{', '.join(wrong)}: check its equations (Task 16).")
 
 
 # ---- Beyond the TP: the command line ---------------------------------------------------
@@ -929,8 +937,13 @@ def batch_size_type(text):
 
 def max_loss_type(text):
     """argparse type of --max-loss: a number > 0, or 'inf' (only non-finite values)."""
-    return math.inf if text.lower() in ("inf", "infinity") else argument_type(
-        float, 0, strict=True)(text)
+    if text.lower() in ("inf", "infinity"):
+        return math.inf
+    try:
+        return argument_type(float, 0, strict=True)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number > 0, nor 'inf'") \
+            from None
 
 
 # Options that only shape training: refused where nothing is trained.
@@ -940,8 +953,8 @@ TRAINING_OPTIONS = ("--lr", "--batch-size", "--seed", "--no-shuffle", "--train-s
 
 def parse_arguments(argv=None):
     """The options of the batched script (argparse exits with status 2 on a bad one, or
-    on options that would be ignored)."""
-    parser = argument_parser(__doc__.split("\n\n")[0], lr=DEFAULT_LR)
+    on options that would be ignored: refuse_ignored_options)."""
+    parser = argument_parser((__doc__ or "").split("\n\n")[0], lr=DEFAULT_LR)
     parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
                         metavar="B", help="examples per batch, an integer >= 1, or 'all' "
                         "for the whole training set as one batch, Task 17 (default: "
@@ -980,7 +993,14 @@ def parse_arguments(argv=None):
                              "differences of the loss; stop if they disagree")
     argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     args = parser.parse_args(argv)
-    given = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
+    refuse_ignored_options(parser, args, {arg.split("=")[0] for arg in argv
+                                          if arg.startswith("--")})
+    return args
+
+
+def refuse_ignored_options(parser, args, given):
+    """Exit through parser.error (status 2) if an option of `given` (the options on the
+    command line) would be ignored, or one that another needs is missing."""
     if args.predict and args.draw:
         parser.error("--predict and --draw are two ways to read digits: choose one")
     reader = "--predict" if args.predict else "--draw" if args.draw else None
@@ -999,7 +1019,6 @@ def parse_arguments(argv=None):
         if ignored:
             parser.error(f"--epochs 0 trains nothing: {', '.join(ignored)} would be "
                          "ignored")
-    return args
 
 
 def split_validation(x, y, n, rng):
@@ -1046,7 +1065,7 @@ def train_from_arguments(args):
     check_outputs(output_files(args), input_files(args))        # before anything long
     dtype = np.dtype(args.dtype)
     rng = np.random.default_rng(args.seed)
-    loaded = load_weights(args.load, dtype)[0] if args.load is not None else None
+    loaded, config = load_weights(args.load, dtype) if args.load else (None, None)
     x_train, y_train, x_test, y_test = preprocess(*load_mnist(args.data_dir),
                                                   args.train_size, dtype)
     validation = None
@@ -1067,31 +1086,36 @@ def train_from_arguments(args):
         error_rate = (history[-1]["test_error"] if history
                       else compute_error(x_test, y_test, weights))
         wrong = round(error_rate * len(x_test))
-        config = {key: json_value(value) for key, value in vars(args).items()}
-        if args.save is not None:
-            save_weights(args.save, weights, config)
-            print(f"Weights saved to {args.save}")
-        if args.plots is not None:
-            print("Figures written:", *save_plots(args.plots, history, x_test, y_test,
-                                                  weights))
-        if args.json is not None:
-            write_json(args.json, {"script": "mnist_ffnn_batched.py", "config": config,
-                                   "epochs": history, "interrupted": stop.is_set(),
-                                   "result": {"test_error": error_rate,
-                                              "misclassified": wrong,
-                                              "n_test": len(x_test), "seconds": seconds}})
-            print(f"Results written to {args.json}")
+        write_outputs(args, weights, history, x_test, y_test, stop.is_set(),
+                      {"test_error": error_rate, "misclassified": wrong,
+                       "n_test": len(x_test), "seconds": seconds})
         print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
     return 128 + stop.signum if stop.is_set() else 0
 
 
+def write_outputs(args, weights, history, x_test, y_test, interrupted, result):
+    """Write what --save, --plots and --json ask, each saying where it wrote."""
+    config = {key: json_value(value) for key, value in vars(args).items()}
+    if args.save is not None:
+        save_weights(args.save, weights, config)
+        print(f"Weights saved to {args.save}")
+    if args.plots is not None:
+        print("Figures written:", *save_plots(args.plots, history, x_test, y_test, weights))
+    if args.json is not None:
+        write_json(args.json, {"script": "mnist_ffnn_batched.py", "config": config,
+                               "epochs": history, "interrupted": interrupted,
+                               "result": result})
+        print(f"Results written to {args.json}")
+
+
 def run(args):
     """Do what the options `args` ask; returns the exit status."""
-    if args.predict:
-        return predict_images(args.predict, load_weights(args.load)[0])
-    if args.draw:
-        draw_digits(load_weights(args.load)[0])
-        return 0
+    if args.predict or args.draw:
+        weights, config = load_weights(args.load)
+        if args.draw:
+            draw_digits(weights)
+            return 0
+        return predict_images(args.predict, weights)
     return train_from_arguments(args)
 
 

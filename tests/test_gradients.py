@@ -146,7 +146,7 @@ def test_check_gradients_stops_a_broken_backpropagation(fake_mnist, capsys, monk
     assert all(line.endswith("  ok") for line in lines[2:])
     assert "Epoch" not in captured.out                      # stopped before training
     assert captured.err == ("error: backpropagation does not give the gradient of the loss "
-                            "for w1: check its equations (Task 16)\n")
+                            "for w1: check its equations (Task 16).\n")
 
 
 def network_loss(x, y, weights):

@@ -16,7 +16,7 @@ import pytest
 
 import mnist_ffnn_batched
 from conftest import ROOT, assert_clean_failure, run_script
-from mnist_ffnn import DataError
+from mnist_ffnn_batched import OutputError
 
 
 def run(*args, **kwargs):
@@ -158,7 +158,7 @@ def test_a_full_disk_names_the_file(tmp_path):
         f.write(b"some")
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     path = tmp_path / "model.npz"
-    with pytest.raises(DataError, match=f"cannot write {path}: No space left on device"):
+    with pytest.raises(OutputError, match=f"cannot write {path}: No space left on device"):
         mnist_ffnn_batched.atomic_write(path, full)
     assert list(tmp_path.iterdir()) == []
 

@@ -100,9 +100,12 @@ def section_data(out, results):
                             "min": int(a.min()), "max": int(a.max())}
                      for name, a in (("x_train", x_train), ("y_train", y_train),
                                      ("x_test", x_test), ("y_test", y_test))}
+    inked = (x_train > 0).mean(axis=0)                     # share of images, per pixel
     results["task2"] = {"slice": x_train[0, 12:17, 10:17].tolist(),
                         "labels": y_train[:9].tolist(),
-                        "zero_pixels": float(np.mean(x_train == 0))}
+                        "zero_pixels": float(np.mean(x_train == 0)),
+                        "never_inked_pixels": int(np.sum(inked == 0)),
+                        "pixels_inked_in_under_1_percent": int(np.sum(inked < 0.01))}
     from matplotlib.figure import Figure
     figure = Figure(figsize=(6, 6.4), layout="constrained")
     figure.suptitle("The first nine training digits (x_train[:9], y_train[:9])")
@@ -144,6 +147,18 @@ def section_untrained(data, results):
         "a3_top_std": float(a3[:, np.argmax(offset)].std()),
         "top_digit": int(np.argmax(offset)),
         "share_answering_top": float(np.mean(np.argmax(z3, axis=1) == np.argmax(offset)))}
+    # w3's scale multiplies z3, keeping its argmax: the fan-in rule (1/sqrt(m)) for all
+    # three matrices still answers one digit for nearly every image.
+    results["task13_fan_in"] = {str(seed): float(np.bincount(batched.predicted_digits(
+        x_test, fan_in_weights(np.random.default_rng(seed), np.float32)),
+        minlength=10).max() / len(x_test)) for seed in range(3)}
+    big = np.log(np.finfo(np.float32).max)                 # e^x overflows above this
+    with np.errstate(over="ignore", invalid="ignore"):
+        tp_s_prime = {str(x): float(np.exp(-np.float32(x)) / (np.exp(-np.float32(x)) + 1)
+                                    ** 2) for x in (-50, -89)}
+    results["task7"] = {"exp_overflow": float(big), "square_overflow": float(big / 2),
+                        "tp_s_prime_float32": {k: (v if np.isfinite(v) else str(v))
+                                               for k, v in tp_s_prime.items()}}
     cause = results["task13_cause"]
     say(f"Task 13: test errors {results['task13']}; z3's fixed part spans "
         f"{cause['offset_range']:.2f}, its spread from image to image "
@@ -582,8 +597,8 @@ def main():
         full_batch_lrs, long_epochs = [1e-4, 3e-5], 2
     else:
         train_size, validation, epochs, per_example_epochs, seeds = None, 10000, 10, 30, [0, 1, 2]
-        grids = {1: [0.001, 0.003, 0.01, 0.03, 0.1], 10: [0.003, 0.01, 0.03, 0.1],
-                 100: [0.003, 0.01, 0.03, 0.1], 1000: [0.001, 0.003, 0.01, 0.03],
+        grid = [0.001, 0.003, 0.01, 0.03, 0.1]                  # the same for every B
+        grids = {1: grid, 10: grid, 100: grid, 1000: grid,
                  None: [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]}
         full_batch_lrs, long_epochs = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3], 30
     results = {"quick": args.quick, "seeds": seeds, "train_size": train_size,
