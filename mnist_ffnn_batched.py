@@ -537,7 +537,9 @@ def plot_w1_tiles(w1, path):
     limit = np.nanpercentile(np.abs(mosaic), 99.5)
     figure = Figure(figsize=(n_cols * 0.6 + 1, n_rows * 0.6 + 0.6), layout="constrained")
     axes = figure.subplots()
-    image = axes.imshow(mosaic, cmap="RdBu_r", vmin=-limit, vmax=limit,
+    import matplotlib
+    colours = matplotlib.colormaps["RdBu_r"].resampled(32)      # 32 levels: a small PNG
+    image = axes.imshow(mosaic, cmap=colours, vmin=-limit, vmax=limit,
                         interpolation="nearest")
     axes.axis("off")
     axes.set_title(f"The {neurons} columns of w1, one 28x28 tile per neuron of the first "

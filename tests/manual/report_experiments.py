@@ -1,10 +1,11 @@
 """Regenerate every figure and number of report.md (not a test: run it by hand).
 
-    python tests/manual/report_experiments.py                  # all: ~25 minutes, 2 cores
+    python tests/manual/report_experiments.py                  # all: ~45 minutes, 2 cores
     python tests/manual/report_experiments.py --quick          # small subset, ~15 s
     python tests/manual/report_experiments.py --update-report  # all, into figures/
     python tests/manual/report_experiments.py --tables         # only report.md's tables
     python tests/manual/report_experiments.py --figures --update-report   # redraw figures
+    python tests/manual/report_experiments.py --network-figures --update-report  # ~1 min
 
 Writes results.json (the raw numbers the report quotes) and the figures (PNG) to
 runs/report/ (ignored by git), or with --update-report to figures/, the files report.md
@@ -456,6 +457,21 @@ def network_figures(out, results, data, weights):
     results["draw"] = draw_screenshot(weights, out / "draw.png")
 
 
+def redraw_network_figures(out):
+    """Retrain the seed-0 default network of the saved results (the same draws, so the
+    same weights) and redraw its figures in `out`, updating its results.json."""
+    results = json.loads((out / "results.json").read_text())
+    data = ffnn.preprocess(*ffnn.load_mnist(), results["train_size"])
+    seed = results["seeds"][0]
+    history, weights = run_batched(data, results["headline"]["epochs"], batched.DEFAULT_LR,
+                                   batched.DEFAULT_BATCH_SIZE, seed=seed)
+    saved = results["headline"]["runs"][str(seed)]
+    assert [e["test_error"] for e in history] == [e["test_error"] for e in saved], \
+        "the retrained network is not the one of the saved results"
+    network_figures(out, results, data, weights)
+    batched.write_json(out / "results.json", results)
+
+
 def draw_screenshot(weights, path):
     """The --draw window with a 7 drawn by synthetic mouse events (as tests/test_draw.py
     does), saved with savefig; returns what the network read."""
@@ -488,54 +504,42 @@ def report_tables(r, bench):
     """The markdown of each generated table of report.md, from results.json (r) and
     benchmark.json (bench)."""
     tables = {}
-    rows = [f"| `{k}` | {tuple(v['shape'])} | {v['dtype']} | {v['min']} | {v['max']} |"
+    rows = [f"| `{k}` | {tuple(v['shape'])} | {v['dtype']}, {v['min']} to {v['max']} |"
             for k, v in r["q1"].items()]
-    tables["q1"] = ["| array | shape | dtype | min | max |", "|---|---|---|---|---|"] + rows
-    tables["task13"] = ["| seed | test error | test images answered 0, 1, ..., 9 |",
-                        "|---|---|---|"] + [
-        f"| {seed} | {pct(e)} | {' '.join(map(str, r['task13_predicted_digits'][seed]))} |"
-        for seed, e in r["task13"].items()]
-    tables["task15"] = ["| epoch | test error | seconds |", "|---|---|---|"] + [
-        f"| {e['epoch']} | {pct(e['test_error'])} | {e['seconds']:.2f} |"
-        for e in r["task15"]["epochs"] if e["epoch"] in (1, 2, 3, 5, 10, 15, 20, 25, 30)]
-    tables["task17"] = ["| epoch | training loss | test error | digit answered for "
-                        "(share of test images) | largest \\|z₃\\| |", "|---|---|---|---|---|"
-                        ] + [
-        f"| {e['epoch']} | {e['train_loss']:.3f} | {pct(e['test_error'])} | "
-        f"{e['majority_digit']} ({100 * e['majority_share']:.1f} %) | {e['max_abs_z3']:.0f} |"
-        for e in r["task17"]["tp"]["epochs"] if e["epoch"] in (1, 2, 3, 4, 5, 6, 10, 20, 30)]
+    tables["q1"] = ["| array | shape | values |", "|---|---|---|"] + rows
+    rows = []
+    for seed, error in r["task13"].items():
+        counts = r["task13_predicted_digits"][seed]
+        top = int(np.argmax(counts))
+        rows.append(f"| {seed} | {pct(error)} | {top} ({100 * counts[top] / sum(counts):.1f} %) |")
+    tables["task13"] = ["| seed | test error | digit answered most (share of images) |",
+                        "|---|---|---|"] + rows
+    tables["task15"] = ["| epoch | 1 | 2 | 3 | 5 | 10 | 20 | 30 |", "|---|" + "---|" * 7,
+                        "| test error | " + " | ".join(
+                            f"{100 * e['test_error']:.2f} %" for e in r["task15"]["epochs"]
+                            if e["epoch"] in (1, 2, 3, 5, 10, 20, 30)) + " |"]
+    tables["task17"] = ["| update | loss before it | after it: test error | digit answered "
+                        "(share) | largest \\|z₃\\| |", "|---|---|---|---|---|"] + [
+        f"| {e['epoch']} | {e['train_loss']:.3g} | {pct(e['test_error'])} | "
+        f"{e['majority_digit']} ({100 * e['majority_share']:.0f} %) | {e['max_abs_z3']:.0f} |"
+        for e in r["task17"]["tp"]["epochs"] if e["epoch"] in (1, 2, 3, 10, 30)]
     rows = []
     for s in r["task18"]["study"]:
         b = s["batch_size"] or 60000
-        tuning = ", ".join(f"{lr}: {100 * v:.2f}" if v is not None else f"{lr}: diverged"
-                           for lr, v in s["validation_by_lr"].items())
         rows.append(f"| {'60000 (all)' if s['batch_size'] is None else b} | {-(-60000 // b)} "
-                    f"| {s['seconds_per_epoch']:.2f} s | {seed_spread(s['tp_final'])} | "
-                    f"{tuning} | {s['best_lr']:g} | {seed_spread(s['tuned_final'])} |")
-    tables["task18"] = ["| B | updates per epoch | s / epoch | test error, λ = 0.001 | "
-                        "validation error (%) by λ (seed 0) | chosen λ | "
-                        "test error, chosen λ |", "|---|---|---|---|---|---|---|"] + rows
-    tables["benchmark"] = ["| batch size | ours, s / epoch (min–max) | GFLOP/s | PyTorch, "
-                           "s / epoch (threads) | ours / PyTorch |", "|---|---|---|---|---|"]
-    one = bench["per_example"]
-    one_gflops = (one["examples"] * (bench["flops_per_example"] + bench["flops_per_batch"])
-                  / one["median"] / 1e9)               # one update per example
-    tables["benchmark"].append(
-        f"| 1 (`mnist_ffnn.py`) | {one['median']:.3f} ({one['min']:.3f}–{one['max']:.3f}) | "
-        f"{one_gflops:.0f} | "
-        + (f"{bench['batched'][0]['torch']['median']:.3f} "
-           f"({bench['batched'][0]['torch']['threads']}) | {one['ratio_to_torch_batch_1']:.2f} |"
-           if "ratio_to_torch_batch_1" in one else "– | – |"))
+                    f"| {s['seconds_per_epoch']:.2f} | {seed_spread(s['tp_final'])} | "
+                    f"{s['best_lr']:g} | {seed_spread(s['tuned_final'])} |")
+    tables["task18"] = ["| B | updates per epoch | s per epoch | test error, λ = 0.001 | "
+                        "chosen λ | test error, chosen λ |", "|---|---|---|---|---|---|"] + rows
+    rows = [f"| 1, `mnist_ffnn.py` | {bench['per_example']['median']:.2f} | "
+            f"{bench['per_example']['ratio_to_torch_batch_1']:.2f} |"]
     for row in bench["batched"]:
-        if row["dtype"] != "float32":
-            continue
-        torch = row.get("torch")
-        tables["benchmark"].append(
-            f"| {row['batch_size']}{' (batched)' if row['batch_size'] == 1 else ''} | "
-            f"{row['median']:.3f} ({row['min']:.3f}–{row['max']:.3f})"
-            f" | {row['gflops']:.0f} | "
-            + (f"{torch['median']:.3f} ({torch['threads']}) | {row['ratio']:.2f} |"
-               if torch else "– | – |"))
+        if row["dtype"] == "float32" and row["batch_size"] != 1:   # B = 1: the line above
+            steps = {"shortcut": ", active pixels", "plain": ", three steps"}.get(
+                row["steps"], "") if row["batch_size"] <= bench["small_batch"] else ""
+            rows.append(f"| {row['batch_size']}{steps} | {row['median']:.2f} | "
+                        f"{row['ratio']:.2f} |")
+    tables["benchmark"] = ["| B | ours, s per epoch | ours / PyTorch |", "|---|---|---|"] + rows
     return {name: "\n".join(lines) for name, lines in tables.items()}
 
 
@@ -568,6 +572,9 @@ def main():
     parser.add_argument("--tables", action="store_true",
                         help="only rewrite report.md's tables from figures/results.json and "
                              "figures/benchmark.json")
+    parser.add_argument("--network-figures", action="store_true",
+                        help="only retrain the seed-0 default network and redraw its "
+                             "figures (confusions, w1, activations, drawing board)")
     parser.add_argument("--figures", action="store_true",
                         help="only redraw the figures drawn from results.json alone (in "
                              "figures/ with --update-report, else in runs/report/)")
@@ -575,14 +582,17 @@ def main():
     if args.tables:
         refresh_report_tables()
         return
-    if args.figures:
+    if args.figures or args.network_figures:
         out = ROOT / ("figures" if args.update_report else "runs/report")
         if not (out / "results.json").is_file():
-            sys.exit(f"error: --figures redraws from {out.relative_to(ROOT)}/results.json, "
-                     "which does not exist: run this script without --figures first "
-                     "(about 25 minutes), or add --update-report to redraw the report's "
+            sys.exit(f"error: this option redraws from {out.relative_to(ROOT)}/results.json, "
+                     "which does not exist: run this script without it first "
+                     "(about 45 minutes), or add --update-report to redraw the report's "
                      "own figures from figures/results.json.")
-        result_figures(out, json.loads((out / "results.json").read_text()))
+        if args.network_figures:
+            redraw_network_figures(out)
+        else:
+            result_figures(out, json.loads((out / "results.json").read_text()))
         say(f"figures drawn from {out.relative_to(ROOT)}/results.json redrawn")
         return
     if args.quick and args.update_report:
