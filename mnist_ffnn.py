@@ -222,7 +222,7 @@ def sigmoid_prime(x):
     """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise on an array of any shape.
     As written, it overflows for large negative x (in float32, (e^-x + 1)^2 is inf
     below x = -44.4, and e^-x too below -88.72, giving inf / inf = nan). S' is even,
-    so we evaluate it at -|x|, where the exponential is at most 1."""
+    S'(x) = S'(|x|), so we evaluate the formula at |x|, where e^-|x| is at most 1."""
     e = np.exp(-np.abs(x))
     return e / (e + 1) ** 2
 
@@ -365,9 +365,12 @@ def walk_the_tp(args):
           f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
     print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
           f"{digit_as_text(x_train[0])}")
+    labels = y_train[:args.train_size]                        # to check Task 4 below
     x_train, y_train, x_test, y_test = prepared
+    labels_back = np.array_equal(np.argmax(y_train, axis=1), labels)
     print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
-          f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot)")
+          f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot; argmax gives every "
+          f"label back: {labels_back})")
     weights = init_weights(np.random.default_rng(args.seed), args.dtype)     # Tasks 5-6
     activations, zs = forward_pass(x_train[0], weights)                       # Task 9
     a3 = activations[-1]
