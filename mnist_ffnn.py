@@ -331,9 +331,10 @@ def argument_type(kind, low, strict=False):
     return parse
 
 
-def argument_parser(description, lr):
-    """The options both scripts share (their learning rate's default is `lr`); no
-    abbreviations, so that a mistyped option is an error, not another option."""
+def argument_parser(description, lr, seed_draws="the weights"):
+    """The options both scripts share (their learning rate's default is `lr`; the seed
+    draws `seed_draws`); no abbreviations, so that a mistyped option is an error, not
+    another option."""
     parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
     parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
                         help="passes over the training set (default: %(default)s)")
@@ -341,9 +342,8 @@ def argument_parser(description, lr):
                         help="learning rate λ > 0 of w_i <- w_i - λ δw_i (default: "
                              "%(default)s)")
     parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
-                        help="seed of the random generator that draws the weights (and, "
-                             "in mnist_ffnn_batched.py, the order of the examples and the "
-                             "--validation split) (default: %(default)s)")
+                        help=f"seed of the random generator that draws {seed_draws} "
+                             "(default: %(default)s)")
     parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
                         help="train on the first N training examples only (default: all)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",

@@ -956,7 +956,9 @@ TRAINING_OPTIONS = ("--lr", "--batch-size", "--seed", "--no-shuffle", "--train-s
 def parse_arguments(argv=None):
     """The options of the batched script (argparse exits with status 2 on a bad one, or
     on options that would be ignored: refuse_ignored_options)."""
-    parser = argument_parser((__doc__ or "").split("\n\n")[0], lr=DEFAULT_LR)
+    parser = argument_parser((__doc__ or "").split("\n\n")[0], lr=DEFAULT_LR,
+                             seed_draws="the weights, the order of the examples and the "
+                                        "--validation split")
     parser.add_argument("--batch-size", type=batch_size_type, default=DEFAULT_BATCH_SIZE,
                         metavar="B", help="examples per batch, an integer >= 1, or 'all' "
                         "for the whole training set as one batch, Task 17 (default: "

@@ -1,6 +1,6 @@
 """Speed benchmark of both scripts on the shipped MNIST (not a test: run it by hand).
 
-    python tests/manual/benchmark.py                  # about 3 minutes; 6 with PyTorch
+    python tests/manual/benchmark.py                  # 12 minutes with PyTorch (2 cores)
     python tests/manual/benchmark.py --profile 100    # where the time of one batch goes
     python tests/manual/benchmark.py --update-report  # also the data of report.md
     python tests/manual/benchmark.py --threads 2 --batch-sizes 10 1000 --no-torch
@@ -224,9 +224,9 @@ def main():
              "repeats": args.repeats, "small_batch": mnist_ffnn_batched.SMALL_BATCH,
              "batched": []}
     print(f"numpy {np.__version__}, {table['blas']}, {platform.machine()}, "
-          f"{os.cpu_count()} cores; PyTorch {table['torch'] or 'not installed'}")
+          f"{os.cpu_count()} cores; PyTorch {table['torch'] or 'not timed'}")
     table["default_run_peak_rss_mib"] = peak_memory_of_default_run()
-    print(f"peak resident memory of the default run: "
+    print(f"peak resident memory of `python mnist_ffnn_batched.py --epochs 2`: "
           f"{table['default_run_peak_rss_mib']:.0f} MiB")
 
     data = load("float32")
@@ -239,7 +239,10 @@ def main():
           f"max {table['per_example']['max']:.2f})", flush=True)
     if args.threads is not None:                  # from here on: the batched epochs
         mnist_ffnn_batched.blas_threads = forced_threads(args.threads)
-    print(f"\n{'batch':>6} {'dtype':>8} {'steps':>9} {'ours, s':>8} {'min-max':>13}"
+    print(f"\nOne epoch of the batched script (steps: 'shortcut' is train's path up to "
+          f"B = {mnist_ffnn_batched.SMALL_BATCH}, active_pixel_step; 'plain' the TP's "
+          f"three steps on the whole network), median of {args.repeats}:")
+    print(f"{'batch':>6} {'dtype':>8} {'steps':>9} {'ours, s':>8} {'min-max':>13}"
           + (f" {'PyTorch, s':>11} {'threads':>7} {'ours/PyTorch':>12}" if torch else ""))
     torch_runs = {}
     for name in ("float32", "float64") if args.float64 else ("float32",):

@@ -1,14 +1,15 @@
 """Regenerate every figure and number of report.md (not a test: run it by hand).
 
     python tests/manual/report_experiments.py                  # all: ~45 minutes, 2 cores
-    python tests/manual/report_experiments.py --quick          # small subset, ~15 s
+    python tests/manual/report_experiments.py --quick          # small subset, ~20 s
     python tests/manual/report_experiments.py --update-report  # all, into figures/
     python tests/manual/report_experiments.py --tables         # only report.md's tables
     python tests/manual/report_experiments.py --figures --update-report   # redraw figures
     python tests/manual/report_experiments.py --network-figures --update-report  # ~1 min
 
 Writes results.json (the raw numbers the report quotes) and the figures (PNG) to
-runs/report/ (ignored by git), or with --update-report to figures/, the files report.md
+runs/report/ (runs/report-quick/ with --quick; ignored by git), or with --update-report
+to figures/, the files report.md
 links, and then rewrites the data tables of report.md (the blocks between
 <!-- table NAME --> and <!-- end -->) from figures/results.json and
 figures/benchmark.json. The prose around the tables quotes numbers too:
@@ -268,8 +269,9 @@ def section_task18(data, split, epochs, grids, seeds, results):
                       "tuned_largest_swing_last_five": max(swings),
                       "seconds_per_epoch": float(np.median([r["seconds"] for h in tuned
                                                             for r in h]))})
-        say(f"Task 18: B={batch_size or 'all'}: λ=0.001 → {study[-1]['tp_final']['values']}; "
-            f"tuned λ={best} ({tuning}) → {study[-1]['tuned_final']['values']}")
+        say(f"Task 18: B={batch_size or 'all'}: test errors with λ=0.001, seeds {seeds}: "
+            f"{study[-1]['tp_final']['values']}; validation errors by λ: {tuning}; with "
+            f"the best λ={best}, seeds {seeds}: {study[-1]['tuned_final']['values']}")
     results["task18"] = {"epochs": epochs, "seeds": seeds, "study": study}
 
 
@@ -340,7 +342,8 @@ def section_observations(data, split, seeds, epochs, results):
         "most_frequent_digit_error": float(1 - counts.max() / counts.sum()),
         "softmax_regression": {"validation_by_lr": tuning, "best_lr": best,
                                "epochs": softmax_regression(data, epochs, best)}}
-    say(f"fan-in: {fan_in}; float64: {final(f64):.4f}; softmax regression: "
+    say(f"test errors: fan-in initialisation, seeds {seeds}: {fan_in}; float64: "
+        f"{final(f64):.4f}; softmax regression: "
         f"{final(results['baselines']['softmax_regression']['epochs']):.4f}")
     return first_weights
 
@@ -568,7 +571,8 @@ def main():
                         help="a small subset and few epochs: checks that everything runs")
     parser.add_argument("--update-report", action="store_true",
                         help="write to figures/ (what report.md shows and quotes) and "
-                             "rewrite report.md's tables, instead of runs/report/")
+                             "rewrite report.md's tables, instead of runs/report/ (or "
+                             "runs/report-quick/ with --quick)")
     parser.add_argument("--tables", action="store_true",
                         help="only rewrite report.md's tables from figures/results.json and "
                              "figures/benchmark.json")
