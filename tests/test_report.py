@@ -112,7 +112,7 @@ def expected_numbers():
                f"about {np.median([e['seconds'] for e in r['task15']['epochs']]):.0f} s per "
                "epoch", pct(final(r["task15"]["epochs"])),
                f"by {100 * r['task15']['last_five_drop_per_epoch']:.3f} point",
-               f"λ = 0.03 reaches {pct(study(1)['tuned_final']['mean'])} in 10 epochs"]
+               f"λ = 0.03 reaches {pct(study(1)['tuned_final']['mean'])} in 10 shuffled"]
     numbers += [pct(final(t17["tp"]["epochs"])),
                 "by {:.2f}, {:.1f} and {:.1f} times".format(*first["relative_step"]),
                 f"{100 * first['saturated_z1_after']:.1f} % of the z₁ and "
@@ -142,7 +142,7 @@ def expected_numbers():
     numbers += [f"takes {study(100)['seconds_per_epoch']:.2f} s at B = 100 and "
                 f"{study(1000)['seconds_per_epoch']:.2f} s at B = 1000",
                 f"whole set's {study(None)['seconds_per_epoch']:.2f} s",
-                f"against {study(1)['seconds_per_epoch']:.2f} s at B = 1"]
+                f"and {study(1)['seconds_per_epoch']:.2f} s at B = 1"]
     for size, name in ((100, "B = 100 gets below 3 % after"), (10, "B = 10 after"),
                        (1, "B = 1\nafter")):
         times = [time_below(h, 0.03) for h in study(size)["tuned"]]
@@ -163,7 +163,7 @@ def expected_numbers():
                 f"(mean {pct(init['fan_in_final']['mean'])})"]
     c = r["confusions"]
     numbers += [f"{sum(r['errors_by_digit'])} errors",
-                f"{c[0]['true']} read as\n{c[0]['predicted']} ({c[0]['count']} times)",
+                f"{c[0]['true']} read as {c[0]['predicted']} ({c[0]['count']} times",
                 f"{c[1]['true']} read as {c[1]['predicted']} ({c[1]['count']})",
                 f"misses most ({max(r['errors_by_digit'])} times)",
                 f"the least\n({min(r['errors_by_digit'])})"]
