@@ -51,23 +51,25 @@ def test_batch_of_one_trains_like_the_per_example_script(capsys):
     assert [line[:9] for line in printed] == ["Epoch 1/2", "Epoch 2/2"]
 
 
-def test_compute_error_counts_misclassified_examples():
+@pytest.mark.parametrize("module", [mnist_ffnn, mnist_ffnn_batched])
+def test_compute_error_counts_misclassified_examples(module):
+    """Each script's compute_error (the whole set at once) is the share of examples
+    whose prediction, made one by one by its own forward_pass, differs from the label."""
     rng = np.random.default_rng(3)
     weights = mnist_ffnn.init_weights(rng)
     x = rng.random((200, 784)).astype(np.float32)
     predicted = []
     for xi in x:                                        # one by one, as Task 9 does
-        activations, zs = mnist_ffnn.forward_pass(xi, weights)
+        activations, zs = module.forward_pass(xi, weights)
         predicted.append(int(np.argmax(activations[-1])))
     predicted = np.array(predicted)
     labels = rng.integers(0, 10, 200)
     labels[:50] = predicted[:50]                   # at least 50 right
     y = mnist_ffnn.preprocess_outputs(labels)
     expected = np.count_nonzero(predicted != labels) / 200
-    assert mnist_ffnn.compute_error(x, y, weights) == expected
-    assert mnist_ffnn_batched.compute_error(x, y, weights) == expected
+    assert module.compute_error(x, y, weights) == expected
     y_right = mnist_ffnn.preprocess_outputs(predicted)
-    assert mnist_ffnn.compute_error(x, y_right, weights) == 0.0
+    assert module.compute_error(x, y_right, weights) == 0.0
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 10])
