@@ -11,17 +11,13 @@ the weight changes and λ the learning rate:
     z_3 = a_2 . w_3   a_3 = softmax(z_3)  e_1 = (e_2 . w_2^T) * S'(z_1)   dw_1 = a_0^T . e_1
                                           then w_i <- w_i - λ dw_i
 
-The functions follow the TP's tasks in order. Every computation on examples, pixels or
-neurons is a NumPy array operation: the only Python loops over them are train's loops
-over epochs and examples (and, for printing, str.join in digit_as_text). `main` runs the
-tasks as a student does, answering Question 1 and Tasks 2, 9, 13 and 15 on the way
-(`python mnist_ffnn.py --help`). Tasks 16-18 (batches) and all that goes beyond the TP
-are in mnist_ffnn_batched.py. Importing this module loads no data and trains nothing.
+The functions follow the TP's tasks in order, every computation on examples, pixels or
+neurons a NumPy array operation (the only loops over them: train's). `walk_the_tp` runs
+them as a student does (`python mnist_ffnn.py --help`). Tasks 16-18 and all that goes
+beyond the TP are in mnist_ffnn_batched.py. Importing this module loads and trains nothing.
 """
 
-import argparse
 import gzip
-import math
 import os
 import stat
 import sys
@@ -35,13 +31,12 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 LAYER_SIZES = (784, 128, 64, 10)     # n_0 (the 28 x 28 pixels) .. n_3 (the ten digits)
 
 
-class UserError(Exception):
-    """Bad input, or a run that cannot go on: the message is one sentence for the user,
-    who gets it after `error: ` with exit status 1 (see run_command_line)."""
+class DataError(Exception):
+    """A data file or value is unusable: the message is one sentence naming it."""
 
 
-class DataError(UserError):
-    """A data file or value is unusable; the message names it."""
+class Diverged(ArithmeticError):
+    """Training produced non-finite weights (or a loss above the batched script's limit)."""
 
 
 # ---- Tasks 1-2: reading and looking at the MNIST files ----------------------------------
@@ -52,14 +47,12 @@ CHUNK = 1 << 16                      # read_idx reads a file 64 KiB at a time
 
 
 def read_idx(filepath):
-    """Task 1 (the TP provides this reader): the ndarray stored in an idx file.
-
-    An idx file, raw or gzip, is a magic number (two zero bytes, a type code, the number
-    d of dimensions), d big-endian uint32 sizes, then the values in C order. Returns a
-    writable array of the file's shape, native byte order. Memory: the values' own size
-    and 64 KiB, taken only once the file is seen to hold what its header announces (a
-    gzip stream is read twice: counted, then copied). Anything but a well-formed idx
-    file raises DataError, one sentence naming the file."""
+    """Task 1 (the TP provides this reader): the ndarray stored in an idx file, raw or
+    gzip: a magic number (two zero bytes, a type code, the number d of dimensions), d
+    big-endian uint32 sizes, then the values in C order. Returns a writable array in
+    native byte order, taking the values' own memory only once the file is seen to hold
+    them (a gzip stream is read twice: counted, then copied). Anything but a well-formed
+    idx file raises DataError, one sentence naming the file."""
     path = Path(filepath)
     with open(path, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
@@ -116,8 +109,7 @@ def _read_idx(f, path, size):
     return values.astype(dtype.newbyteorder("="), copy=False)     # native byte order
 
 
-# Each MNIST file under its standard name, and under the name the TP gives it.
-MNIST_FILES = {"x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),
+MNIST_FILES = {"x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),  # TP's
                "y_train": ("train-labels-idx1-ubyte", "train-labels.idx3-ubyte"),
                "x_test": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
                "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx3-ubyte")}
@@ -157,11 +149,10 @@ def load_mnist(data_dir=DATA_DIR):
 
 
 def digit_as_text(image):
-    """Task 2: a grey image (28, 28) of uint8 as text (the TP's plt.imshow view of the
-    first digits is in report.md). Fancy indexing picks every character at once:
-    palette[image // 26] gives each pixel one of ten, from ' ' (0) to '@' (255), written
-    twice (a character is twice as tall as wide); blank rows are dropped, and each row's
-    characters joined into a line."""
+    """Task 2: a grey image (28, 28) of uint8 as text (report.md has the plt.imshow view).
+    Fancy indexing picks every character at once: palette[image // 26] gives each pixel
+    one of ten, ' ' (0) to '@' (255), written twice (a character is twice as tall as
+    wide); blank rows are dropped."""
     picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]   # palette
     return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
 
@@ -219,10 +210,9 @@ def sigmoid(x):
 
 
 def sigmoid_prime(x):
-    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise on an array of any shape.
-    As written, it overflows for large negative x (in float32, (e^-x + 1)^2 is inf
-    below x = -44.4, and e^-x too below -88.72, giving inf / inf = nan). S' is even,
-    S'(x) = S'(|x|), so we evaluate the formula at |x|, where e^-|x| is at most 1."""
+    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise on an array of any shape. As
+    written, it overflows in float32 ((e^-x + 1)^2 below x = -44.4; e^-x below -88.72,
+    giving inf / inf = nan); S' is even, so we evaluate it at |x|, where e^-|x| <= 1."""
     e = np.exp(-np.abs(x))
     return e / (e + 1) ** 2
 
@@ -258,9 +248,8 @@ def backpropagation(activations, zs, y, weights):
     example, from its forward pass (activations, zs) and its expected output y (10,).
     The error values e_i have the shapes of the a_i (Question 3); e3 = a3 - y is the
     derivative of the cross-entropy -sum(y log a3) with respect to z3. a_{i-1}^T . e_i
-    is a column (n_{i-1}, 1) times a row (1, n_i), an outer product: np.outer, since a
-    1-D array has no column form (a.T has a's shape, so a.T @ e would be an inner
-    product, which fails for (64,) and (10,))."""
+    is a column times a row, an outer product: np.outer, since a 1-D array has no column
+    form (a.T has a's shape, and a.T @ e fails for (64,) and (10,))."""
     a0, a1, a2, a3 = activations
     z1, z2, z3 = zs
     w1, w2, w3 = weights
@@ -293,7 +282,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     x_train (N, 784), y_train (N, 10): the training set, in its order. After each epoch,
     prints its number, the error rate on x_test, y_test and its seconds of training
     (Task 15). Returns the list of the epochs' {epoch, test_error, seconds}; raises
-    UserError if the weights stop being finite (a learning rate far too large)."""
+    Diverged if the weights stop being finite (a learning rate far too large)."""
     history = []
     for epoch in range(1, epochs + 1):                      # the outer loop: epochs
         start = time.perf_counter()
@@ -303,8 +292,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
             update_weights(weights, deltas, lr)                         # Task 11
         seconds = time.perf_counter() - start
         if not all(np.isfinite(w).all() for w in weights):             # λ far too large
-            raise UserError(f"training diverged in epoch {epoch}: the weights are no "
-                            "longer finite; use a smaller learning rate.")
+            raise Diverged(f"training diverged in epoch {epoch}: the weights are no "
+                           "longer finite; use a smaller learning rate.")
         error_rate = compute_error(x_test, y_test, weights)             # Task 12
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
               f"{100 * error_rate:5.2f}%  ({seconds:.2f} s)", flush=True)
@@ -314,50 +303,10 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
 
 # ---- The TP from Task 1 to Task 15, as a student runs it --------------------------------
 
-def argument_type(kind, low, strict=False):
-    """An argparse type: a finite number of type `kind` (int or float), >= low (> low
-    if `strict`); anything else is refused with one sentence saying what is expected."""
-    def parse(text):
-        try:
-            value = kind(text)
-            if (kind is int or math.isfinite(value)) and (
-                    value > low or value == low and not strict):
-                return value
-        except ValueError:
-            pass
-        kind_name = "an integer" if kind is int else "a number"
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not {kind_name} {'>' if strict else '>='} {low}")
-    return parse
-
-
-def argument_parser(description, lr, seed_draws="the weights"):
-    """The options both scripts share (their learning rate's default is `lr`; the seed
-    draws `seed_draws`); no abbreviations, so that a mistyped option is an error, not
-    another option."""
-    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
-    parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
-                        help="passes over the training set (default: %(default)s)")
-    parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=lr,
-                        help="learning rate λ > 0 of w_i <- w_i - λ δw_i (default: "
-                             "%(default)s)")
-    parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
-                        help=f"seed of the random generator that draws {seed_draws} "
-                             "(default: %(default)s)")
-    parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
-                        help="train on the first N training examples only (default: all)")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
-                        help="directory of the four MNIST idx files, raw or .gz, named "
-                             "train-images-idx3-ubyte or train-images.idx3-ubyte (and so "
-                             "on) (default: data/ next to this script)")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
-                        help="type of inputs, weights and activations (default: float32)")
-    return parser
-
-
 def walk_the_tp(args):
     """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error, with
-    the options `args` of argument_parser. Returns the exit status, 0."""
+    the command line's options `args` (epochs, lr, seed, train_size, data_dir, dtype).
+    Returns the exit status, 0."""
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
     prepared = preprocess(x_train, y_train, x_test, y_test, args.train_size,
                           args.dtype)                                       # Tasks 3-4
@@ -388,40 +337,12 @@ def walk_the_tp(args):
     return 0
 
 
-def error_message(exc):
-    """What went wrong, in one sentence: an OSError names its file."""
-    if isinstance(exc, MemoryError):
-        return "not enough memory for this run (try a smaller --train-size)."
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return f"{exc.filename}: {exc.strerror}."
-    return str(exc)
-
-
-def run_command_line(function, *args):
-    """Return the exit status of function(*args), run as a command: its own; 1 after
-    a UserError, an OSError or a MemoryError, told in one sentence after `error: `; 130
-    after Ctrl-C, or the status a KeyboardInterrupt carries as its argument."""
-    for stream in (sys.stdout, sys.stderr):       # file names that are not UTF-8
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
-    try:
-        return function(*args)
-    except BrokenPipeError:                       # e.g. `python mnist_ffnn.py | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # quietly
-        return 1
-    except (UserError, OSError, MemoryError) as exc:
-        print(f"error: {error_message(exc)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt as exc:
-        print("Interrupted.", file=sys.stderr)
-        return exc.args[0] if exc.args and isinstance(exc.args[0], int) else 130
-
-
 def main(argv=None):
-    """The command line (`python mnist_ffnn.py --help`); returns the exit status
-    (argparse exits with status 2 on a bad option)."""
-    args = argument_parser((__doc__ or "").split("\n\n")[0], lr=0.001).parse_args(argv)
-    return run_command_line(walk_the_tp, args)
+    """The command line (`python mnist_ffnn.py --help`): returns the exit status. Its
+    plumbing (options, one-sentence errors, exit statuses) goes beyond the TP, and is
+    shared with the batched script, where it lives."""
+    from mnist_ffnn_batched import per_example_command_line
+    return per_example_command_line(argv)
 
 
 if __name__ == "__main__":

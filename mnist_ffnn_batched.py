@@ -53,9 +53,9 @@ try:                           # optional, for speed only: see blas_threads
 except ImportError:
     threadpool_limits = None
 
-from mnist_ffnn import (DataError, UserError, argument_parser, argument_type, compute_error,
-                        error_message, forward_pass, init_weights, load_mnist,
-                        mnist_paths, preprocess, run_command_line, update_weights)
+import mnist_ffnn
+from mnist_ffnn import (DATA_DIR, DataError, Diverged, compute_error, forward_pass,
+                        init_weights, load_mnist, mnist_paths, preprocess, update_weights)
 
 DEFAULT_BATCH_SIZE = 10
 DEFAULT_LR = 0.03
@@ -186,8 +186,9 @@ def blas_threads(count):
 
 # ---- Beyond the TP: the training loss, divergence, stopping ----------------------------
 
-class Diverged(UserError):
-    """Training produced a loss above the limit, or non-finite values."""
+class UserError(Exception):
+    """A run that cannot go on, or an output it must not write: the message is one
+    sentence, printed after `error: ` with exit status 1 (run_command_line)."""
 
 
 def cross_entropy(z3, y):
@@ -926,6 +927,76 @@ def check_gradients(x_train, y_train, weights, count=10, log=print):
 
 # ---- Beyond the TP: the command line ---------------------------------------------------
 
+def argument_type(kind, low, strict=False):
+    """An argparse type: a finite number of type `kind` (int or float), >= low (> low
+    if `strict`); anything else is refused with one sentence saying what is expected."""
+    def parse(text):
+        try:
+            value = kind(text)
+            if (kind is int or math.isfinite(value)) and (
+                    value > low or value == low and not strict):
+                return value
+        except ValueError:
+            pass
+        kind_name = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not {kind_name} {'>' if strict else '>='} {low}")
+    return parse
+
+
+def argument_parser(description, lr, seed_draws="the weights"):
+    """The options both scripts share (their learning rate's default is `lr`; the seed
+    draws `seed_draws`); no abbreviations, so that a mistyped option is an error, not
+    another option."""
+    parser = argparse.ArgumentParser(description=description, allow_abbrev=False)
+    parser.add_argument("--epochs", type=argument_type(int, 0), default=30, metavar="N",
+                        help="passes over the training set (default: %(default)s)")
+    parser.add_argument("--lr", type=argument_type(float, 0, strict=True), default=lr,
+                        help="learning rate λ > 0 of w_i <- w_i - λ δw_i (default: "
+                             "%(default)s)")
+    parser.add_argument("--seed", type=argument_type(int, 0), default=0, metavar="S",
+                        help=f"seed of the random generator that draws {seed_draws} "
+                             "(default: %(default)s)")
+    parser.add_argument("--train-size", type=argument_type(int, 1), metavar="N",
+                        help="train on the first N training examples only (default: all)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
+                        help="directory of the four MNIST idx files, raw or .gz, named "
+                             "train-images-idx3-ubyte or train-images.idx3-ubyte (and so "
+                             "on) (default: data/ next to this script)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                        help="type of inputs, weights and activations (default: float32)")
+    return parser
+
+
+def error_message(exc):
+    """What went wrong, in one sentence: an OSError names its file."""
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this run (try a smaller --train-size)."
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror}."
+    return str(exc)
+
+
+def run_command_line(function, *args):
+    """Return the exit status of function(*args), run as a command: its own; 1 after
+    a UserError, an OSError or a MemoryError, told in one sentence after `error: `; 130
+    after Ctrl-C, or the status a KeyboardInterrupt carries as its argument."""
+    for stream in (sys.stdout, sys.stderr):       # file names that are not UTF-8
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    try:
+        return function(*args)
+    except BrokenPipeError:                       # e.g. `python mnist_ffnn.py | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # quietly
+        return 1
+    except (UserError, DataError, Diverged, OSError, MemoryError) as exc:
+        print(f"error: {error_message(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        print("Interrupted.", file=sys.stderr)
+        return exc.args[0] if exc.args and isinstance(exc.args[0], int) else 130
+
+
 def batch_size_type(text):
     """argparse type of --batch-size: a positive integer, or 'all' (the whole set)."""
     if text.lower() == "all":
@@ -1126,6 +1197,14 @@ def run(args):
 def main(argv=None):
     """The command line: returns the exit status (see run_command_line)."""
     return run_command_line(run, parse_arguments(argv))
+
+
+def per_example_command_line(argv=None):
+    """mnist_ffnn.py's command line (its main): the shared options with λ = 0.001,
+    then mnist_ffnn.walk_the_tp. Returns the exit status."""
+    args = argument_parser((mnist_ffnn.__doc__ or "").split("\n\n")[0],
+                           lr=0.001).parse_args(argv)
+    return run_command_line(mnist_ffnn.walk_the_tp, args)
 
 
 if __name__ == "__main__":
