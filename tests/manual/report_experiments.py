@@ -457,6 +457,9 @@ def network_figures(out, results, data, weights):
     results["confusions"] = [{"true": int(k // 10), "predicted": int(k % 10),
                               "count": int(off.ravel()[k])} for k in top]
     results["errors_by_digit"] = off.sum(axis=1).tolist()
+    results["misclassified"] = [{"index": int(i), "true": int(labels[i]),      # as drawn
+                                 "predicted": int(predicted[i])}
+                                for i in np.flatnonzero(labels != predicted)[:32]]
     results["draw"] = draw_screenshot(weights, out / "draw.png")
 
 
