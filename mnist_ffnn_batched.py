@@ -25,7 +25,7 @@ each example's gradient whatever B: the default λ = 0.03 on batches of 10 is a 
 After the TP's part, in bannered sections, what a user of the network needs beyond it:
 speed, the training loss and divergence, stopping on Ctrl-C, files, figures, reading and
 drawing your own digit, checking backpropagation against finite differences, and the
-command line (`python mnist_ffnn_batched.py --help`).
+command lines of both scripts (`python mnist_ffnn_batched.py --help`).
 """
 
 import argparse
@@ -332,6 +332,15 @@ def atomic_write(path, write):
             os.unlink(temporary)
 
 
+def regular_file(path):
+    """`path` as a Path, if it names a regular file: DataError for a device, a pipe...
+    (which could be read without end), OSError if it does not exist."""
+    path = Path(path)
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise DataError(f"{path}: not a regular file.")
+    return path
+
+
 def umask():
     """The process's umask (reading it means setting it: it is set back at once)."""
     mask = os.umask(0o22)
@@ -400,9 +409,7 @@ def load_weights(path, dtype=None):
     (weights, config). Raises DataError, one sentence naming the file, for anything
     that is not such a file with finite weights (OSError if it cannot be opened).
     """
-    path = Path(path)
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise DataError(f"{path}: not a regular file.")
+    path = regular_file(path)
     shapes = [w.shape for w in init_weights(np.random.default_rng(0))]
     names = weight_names(shapes)
     try:
@@ -652,9 +659,7 @@ def read_image(path):
     MAX_IMAGE_SIDE is refused from its header, before it is decoded. Raises DataError,
     one sentence naming the file, for what cannot be read as an image."""
     from PIL import Image                               # matplotlib's own image library
-    path = Path(path)
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise DataError(f"{path}: not a regular file.")
+    path = regular_file(path)
     limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None   # our limit, below
     with warnings.catch_warnings():          # Pillow warns of what it skips: quiet
         warnings.simplefilter("ignore")
