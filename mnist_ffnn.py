@@ -13,8 +13,9 @@ the weight changes and λ the learning rate:
 
 The functions follow the TP's tasks in order, every computation on examples, pixels or
 neurons a NumPy array operation (the only loops over them: train's). `walk_the_tp` runs
-them as a student does (`python mnist_ffnn.py --help`). Tasks 16-18 and all that goes
-beyond the TP are in mnist_ffnn_batched.py. Importing this module loads and trains nothing.
+them as a student does (`python mnist_ffnn.py`; options: `--help`). Tasks 16-18 and all
+that goes beyond the TP, the command line's plumbing included, are in
+mnist_ffnn_batched.py, which must sit next to this file. Importing it trains nothing.
 """
 
 import gzip
@@ -47,12 +48,11 @@ CHUNK = 1 << 16                      # read_idx reads a file 64 KiB at a time
 
 
 def read_idx(filepath):
-    """Task 1 (the TP provides this reader): the ndarray stored in an idx file, raw or
-    gzip: a magic number (two zero bytes, a type code, the number d of dimensions), d
-    big-endian uint32 sizes, then the values in C order. Returns a writable array in
-    native byte order, taking the values' own memory only once the file is seen to hold
-    them (a gzip stream is read twice: counted, then copied). Anything but a well-formed
-    idx file raises DataError, one sentence naming the file."""
+    """Task 1 (our hardened version of the reader the TP provides): the ndarray in an idx
+    file, raw or gzip: two zero bytes, a type code, the number d of dimensions, d
+    big-endian uint32 sizes, then the values in C order. Native byte order; memory taken
+    only once the file is seen to hold the values (a gzip stream is read twice: counted,
+    then copied). Anything else raises DataError, one sentence naming the file."""
     path = Path(filepath)
     with open(path, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
@@ -77,7 +77,7 @@ def _read_idx(f, path, size):
     header = f.read(4 * ndim)
     if len(header) < 4 * ndim or ndim > 32:
         raise DataError(f"{path}: bad idx header ({ndim} dimensions announced, at most "
-                        f"32 possible; {len(header)} bytes of sizes present).")
+                        f"32 accepted; {len(header)} bytes of sizes present).")
     shape = tuple(np.frombuffer(header, ">u4").tolist())
     announced = np.prod(shape, dtype=object) * dtype.itemsize      # exact: Python ints
     start = 4 + 4 * ndim
@@ -160,9 +160,8 @@ def digit_as_text(image):
 # ---- Tasks 3-4: preprocessing -----------------------------------------------------------
 
 def preprocess_inputs(images, dtype=np.float32):
-    """Task 3: images (N, 28, 28) of uint8 -> inputs (N, 784) in [0, 1], of `dtype`.
-    The reshape is a view and the division one ufunc call computed in `dtype` (no
-    float64 copy of the whole set, which would be 376 MB)."""
+    """Task 3: images (N, 28, 28) of uint8 -> inputs (N, 784) in [0, 1], of `dtype`: a
+    view, then one division computed in `dtype` (no 376 MB float64 copy of the set)."""
     return np.divide(images.reshape(len(images), -1), 255, dtype=dtype)
 
 
@@ -187,9 +186,11 @@ def preprocess(x_train, y_train, x_test, y_test, train_size=None, dtype=np.float
 
 # ---- Tasks 5-7: the components of the FFNN ----------------------------------------------
 
-def layer_weights(m, n, rng, dtype=np.float32):
+def layer_weights(m, n, rng=None, dtype=np.float32):
     """Task 5: the weights (m, n) from a layer of m neurons to one of n, drawn from
-    N(0, 1) by the Generator `rng` (in float64, then cast) and scaled by 1/sqrt(n)."""
+    N(0, 1) by the Generator `rng` (a new one if None; in float64, then cast) and scaled
+    by 1/sqrt(n)."""
+    rng = np.random.default_rng() if rng is None else rng
     return (rng.standard_normal((m, n)) / np.sqrt(n)).astype(dtype)
 
 
@@ -305,15 +306,15 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
 
 def walk_the_tp(args):
     """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error, with
-    the command line's options `args` (epochs, lr, seed, train_size, data_dir, dtype).
-    Returns the exit status, 0."""
+    the options `args` (epochs, lr, seed, train_size, data_dir, dtype). Returns 0."""
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
     prepared = preprocess(x_train, y_train, x_test, y_test, args.train_size,
                           args.dtype)                                       # Tasks 3-4
     print(f"Question 1: x_train {x_train.shape} and x_test {x_test.shape} (image, row, "
           f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
     print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
-          f"{digit_as_text(x_train[0])}")
+          f"{digit_as_text(x_train[0])}\nand its slice [12:17, 10:17], across a stroke:\n"
+          f"{x_train[0, 12:17, 10:17]}")
     labels = y_train[:args.train_size]                        # to check Task 4 below
     x_train, y_train, x_test, y_test = prepared
     labels_back = np.array_equal(np.argmax(y_train, axis=1), labels)
@@ -338,9 +339,9 @@ def walk_the_tp(args):
 
 
 def main(argv=None):
-    """The command line (`python mnist_ffnn.py --help`): returns the exit status. Its
-    plumbing (options, one-sentence errors, exit statuses) goes beyond the TP, and is
-    shared with the batched script, where it lives."""
+    """The command line: returns the exit status. Its plumbing (options, one-sentence
+    errors, exit statuses) is beyond the TP and lives in the batched script, which
+    imports this file as the module mnist_ffnn and runs its walk_the_tp."""
     from mnist_ffnn_batched import per_example_command_line
     return per_example_command_line(argv)
 

@@ -844,7 +844,7 @@ def draw_digits(weights):
 
 # ---- Beyond the TP: checking backpropagation against finite differences --------------
 
-GRADIENT_TOLERANCE = 1e-6     # a correct backpropagation gives about 1e-10 in float64
+GRADIENT_TOLERANCE = 1e-6     # a correct backpropagation gives about 1e-11 in float64
 
 
 class GradientError(UserError):
@@ -866,7 +866,7 @@ def gradient_errors(x, y, weights, backprop=None, forward=None, loss=None, entri
     while L is not flat. The directions d: the `entries` largest entries of dw_i, as
     many drawn by `rng` among those at least a tenth of the largest, and a random
     direction, which checks the whole array at once; the worst is kept. Rounding leaves
-    about 1e-10; a wrong equation, 1e-4 and more. `backprop` and `forward` default to
+    about 1e-11; a wrong equation, 1e-4 and more. `backprop` and `forward` default to
     this module's backpropagation and forward_pass, `loss` to the summed cross-entropy
     of forward's output (the tests pass their own). GradientError if backprop does not
     return one array of the right shape for each array of `weights`.

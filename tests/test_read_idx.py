@@ -80,7 +80,7 @@ BAD_FILES = {
     "absurd shape, gzip": (gzip.compress(header(0x0E, 2**32 - 1, 2**32 - 1) + bytes(100)),
                            "truncated idx file"),
     "too many dimensions": (header(0x08, *[1] * 70), "bad idx header (70 dimensions "
-                                                     "announced, at most 32 possible"),
+                                                     "announced, at most 32 accepted"),
     "size that overflows": (header(0x08, 0, 2**32 - 1, 2**32 - 1, 2**32 - 1),
                             "too large for NumPy"),
     "gzip bomb after the data": (gzip.compress(GOOD + bytes(50_000_000)),
