@@ -1,26 +1,17 @@
-"""mnist_ffnn.py -- TP 4-6, Tasks 1 to 15: a 784-128-64-10 neural network in pure NumPy,
+"""mnist_ffnn.py: TP 4-6, Tasks 1 to 15. A 784-128-64-10 neural network in pure NumPy,
 trained on MNIST by backpropagation, one example at a time.
 
-Two hidden layers of 128 and 64 sigmoid neurons, 10 softmax outputs, no biases, weights
-drawn from N(0, 1) and scaled by 1/sqrt(n). In the TP's notation, with a_0 the input,
-z_i the weighted sums, a_i the activations, e_i the error values, dw_i (the TP's δw_i)
-the weight changes and λ the learning rate:
-
-    z_1 = a_0 . w_1   a_1 = S(z_1)        e_3 = a_3 - y                   dw_3 = a_2^T . e_3
-    z_2 = a_1 . w_2   a_2 = S(z_2)        e_2 = (e_3 . w_3^T) * S'(z_2)   dw_2 = a_1^T . e_2
-    z_3 = a_2 . w_3   a_3 = softmax(z_3)  e_1 = (e_2 . w_2^T) * S'(z_1)   dw_1 = a_0^T . e_1
-                                          then w_i <- w_i - λ dw_i
-
-The functions follow the TP's tasks in order, every computation on examples, pixels or
-neurons a NumPy array operation (the only loops over them: train's). `walk_the_tp` runs
-them as a student does (`python mnist_ffnn.py`; options: `--help`). Tasks 16-18 and all
-that goes beyond the TP, the command line's plumbing included, are in
-mnist_ffnn_batched.py, which must sit next to this file. Importing it trains nothing.
+Sigmoid hidden layers, a softmax output, no biases, weights N(0, 1) / sqrt(n). Names are
+the TP's: a_0 the input, z_i the weighted sums, a_i the activations, e_i the errors, dw_i
+(δw_i) the weight changes, λ the learning rate. NumPy array operations handle examples,
+pixels and neurons: the only Python loops are train's, over epochs and examples. Run it
+to walk through Tasks 1 to 15 (--help: its options). Importing it trains nothing.
 """
 
+import argparse
 import gzip
+import math
 import os
-import stat
 import sys
 import time
 import zlib
@@ -29,211 +20,141 @@ from pathlib import Path
 import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-LAYER_SIZES = (784, 128, 64, 10)     # n_0 (the 28 x 28 pixels) .. n_3 (the ten digits)
 
 
 class DataError(Exception):
-    """A data file or value is unusable: the message is one sentence naming it."""
+    """A data file is missing or damaged, or a value does not fit (one sentence)."""
 
 
-class Diverged(ArithmeticError):
-    """Training produced non-finite weights (or a loss above the batched script's limit)."""
-
-
-# ---- Tasks 1-2: reading and looking at the MNIST files ----------------------------------
-
-IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
-             0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
-CHUNK = 1 << 16                      # read_idx reads a file 64 KiB at a time
+# ---- Tasks 1-2: reading the MNIST files, and looking at them ---------------------------
+IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(filepath):
-    """Task 1 (our hardened version of the reader the TP provides): the ndarray in an idx
-    file, raw or gzip: two zero bytes, a type code, the number d of dimensions, d
-    big-endian uint32 sizes, then the values in C order. Native byte order; memory taken
-    only once the file is seen to hold the values (a gzip stream is read twice: counted,
-    then copied). Anything else raises DataError, one sentence naming the file."""
-    path = Path(filepath)
-    with open(path, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise DataError(f"{path}: not a regular file.")
-        compressed = f.read(2) == b"\x1f\x8b"
-        size = os.fstat(f.fileno()).st_size
+    """Task 1: the ndarray in the idx file `filepath`, raw or gzip: two zero bytes, a type
+    code, the number d of dimensions, d sizes (big-endian uint32), the values in C order.
+    DataError, naming the file, if it does not hold what such a header announces."""
+    with open(filepath, "rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"               # how every gzip file begins
     try:
-        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
-            return _read_idx(f, path, None if compressed else size)
+        with (gzip.open(filepath) if compressed else open(filepath, "rb")) as f:
+            data = f.read()
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataError(f"{path}: corrupt gzip file ({exc}).") from None
+        raise DataError(f"{filepath}: damaged gzip file ({exc}).") from None
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_TYPES:
+        raise DataError(f"{filepath}: not an idx file (no two zero bytes and type code).")
+    dtype, ndim = np.dtype(IDX_TYPES[data[2]]), data[3]
+    start = 4 + 4 * ndim                                    # where the values begin
+    if len(data) < start:
+        raise DataError(f"{filepath}: truncated idx header ({ndim} sizes announced).")
+    shape = tuple(np.frombuffer(data, ">u4", ndim, offset=4).tolist())
+    size = math.prod(shape) * dtype.itemsize
+    if len(data) - start != size:
+        raise DataError(f"{filepath}: its header announces {size} bytes of values (shape "
+                        f"{shape}), but it holds {len(data) - start}.")
+    values = np.frombuffer(data, dtype, math.prod(shape), offset=start).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))       # a copy, native and writable
 
 
-def _read_idx(f, path, size):
-    """read_idx's work on the open file f of `path`: `size` bytes, or None for a gzip
-    stream, whose size is only known once read."""
-    magic = f.read(4)
-    if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in IDX_TYPES:
-        raise DataError(f"{path}: not an idx file (it does not start with two zero bytes "
-                        "and a type code 08, 09, 0B, 0C, 0D or 0E).")
-    dtype, ndim = IDX_TYPES[magic[2]], magic[3]
-    header = f.read(4 * ndim)
-    if len(header) < 4 * ndim or ndim > 32:
-        raise DataError(f"{path}: bad idx header ({ndim} dimensions announced, at most "
-                        f"32 accepted; {len(header)} bytes of sizes present).")
-    shape = tuple(np.frombuffer(header, ">u4").tolist())
-    announced = np.prod(shape, dtype=object) * dtype.itemsize      # exact: Python ints
-    start = 4 + 4 * ndim
-    if size is not None:                                           # a raw file
-        found = size - start
-    else:                                   # gzip: count at most announced + 1 bytes
-        found = 0
-        while found <= announced and (chunk := f.read(min(announced + 1 - found, CHUNK))):
-            found += len(chunk)
-    if found != announced:
-        holds = f"more than {announced}" if size is None and found > announced else found
-        raise DataError(f"{path}: {'truncated' if found < announced else 'oversized'} idx "
-                        f"file (its header announces shape {shape}, i.e. {announced} bytes "
-                        f"of values; it holds {holds}).")
-    try:
-        values = np.empty(shape, dtype)
-    except ValueError:                       # e.g. (0, 2**32 - 1, 2**32 - 1, 2**32 - 1)
-        raise DataError(f"{path}: the shape {shape} of its idx header is too large for "
-                        "NumPy.") from None
-    except MemoryError:
-        raise DataError(f"{path}: its {announced} bytes of values (shape {shape}) do not "
-                        "fit in memory.") from None
-    f.seek(start)                            # gzip: decompress again, from the start
-    buffer, filled = memoryview(values.reshape(-1).view(np.uint8)), 0
-    while filled < announced and (n := f.readinto(buffer[filled:filled + CHUNK])):
-        filled += n
-    if filled != announced:                  # the file changed while it was read
-        raise DataError(f"{path}: changed while it was being read.")
-    return values.astype(dtype.newbyteorder("="), copy=False)     # native byte order
-
-
-MNIST_FILES = {"x_train": ("train-images-idx3-ubyte", "train-images.idx3-ubyte"),  # TP's
-               "y_train": ("train-labels-idx1-ubyte", "train-labels.idx3-ubyte"),
-               "x_test": ("t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"),
-               "y_test": ("t10k-labels-idx1-ubyte", "t10k-labels.idx3-ubyte")}
-
-
-def mnist_paths(data_dir=DATA_DIR):
-    """The paths of the four MNIST files in `data_dir` (raw or .gz, either name), as a
-    dict {"x_train": path, ...}; DataError if the directory or a file is missing."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        problem = "is not a directory" if data_dir.exists() else "does not exist"
-        raise DataError(f"data directory {data_dir} {problem}.")
-    paths = {}
-    for key, names in MNIST_FILES.items():                  # the four files
-        candidates = [data_dir / (name + ext) for name in names for ext in ("", ".gz")]
-        paths[key] = next((p for p in candidates if p.is_file()), None)
-        if paths[key] is None:
-            raise DataError(f"no {' or '.join(p.name for p in candidates)} in {data_dir}.")
-    return paths
+MNIST_FILES = {"x_train": "train-images", "y_train": "train-labels",
+               "x_test": "t10k-images", "y_test": "t10k-labels"}
 
 
 def load_mnist(data_dir=DATA_DIR):
-    """Task 1: x_train (N, 28, 28), y_train (N,), x_test (M, 28, 28), y_test (M,), all
-    uint8, from the four idx files of `data_dir`, checked to fit together (DataError if
-    not). Any MNIST-format set (Fashion-MNIST...) will do."""
-    paths = mnist_paths(data_dir)
-    arrays = {key: read_idx(path) for key, path in paths.items()}
+    """Task 1: x_train, y_train, x_test, y_test from the four files of `data_dir`, named
+    as usual (train-images-idx3-ubyte...) or as in the TP (train-images.idx3-ubyte...),
+    raw or .gz: images (N, 28, 28) and labels (N,) of uint8. DataError if a file is
+    missing, or if the images and their labels, from 0 to 9, do not fit together."""
+    arrays, paths = {}, {}
+    for key, name in MNIST_FILES.items():                   # the four files
+        paths[key] = min(Path(data_dir).glob(f"{name}[-.]idx?-ubyte*"), default=None)
+        if paths[key] is None:
+            raise DataError(f"no {name}-idx?-ubyte file (.gz or not) in {data_dir}.")
+        arrays[key] = read_idx(paths[key])
     for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
         x, y = arrays[images], arrays[labels]
-        if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != (28, 28) or not len(x):
-            raise DataError(f"{paths[images]}: expected images, uint8 of shape (N, 28, 28) "
-                            f"with N > 0; found {x.dtype} {x.shape}.")
+        if x.dtype != np.uint8 or x.shape[1:] != (28, 28) or len(x) == 0:
+            raise DataError(f"{paths[images]}: expected images of 28 x 28 bytes, found "
+                            f"{x.dtype} {x.shape}.")
         if y.dtype != np.uint8 or y.shape != (len(x),) or y.max() > 9:
-            raise DataError(f"{paths[labels]}: expected {len(x)} labels 0-9 (uint8), found "
-                            f"{y.dtype} {y.shape}{f' up to {y.max()}' if y.size else ''}.")
+            raise DataError(f"{paths[labels]}: expected {len(x)} labels from 0 to 9, "
+                            f"found {y.dtype} {y.shape} up to {y.max(initial=0)}.")
     return arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"]
 
 
 def digit_as_text(image):
-    """Task 2: a grey image (28, 28) of uint8 as text (report.md has the plt.imshow view).
-    Fancy indexing picks every character at once: palette[image // 26] gives each pixel
-    one of ten, ' ' (0) to '@' (255), written twice (a character is twice as tall as
-    wide); blank rows are dropped."""
-    picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]   # palette
+    """Task 2: a grey image (28, 28) of uint8 as text, without its blank rows: fancy
+    indexing makes each pixel one of ten characters, twice (a character is tall)."""
+    picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]
     return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
 
 
-# ---- Tasks 3-4: preprocessing -----------------------------------------------------------
+def show_digits(images, labels):
+    """Task 2: show the first nine images (N, 28, 28) with their labels (N,) as one 3 x 3
+    mosaic with plt.imshow, until the window is closed (if there is a display)."""
+    import matplotlib.pyplot as plt         # here, so that importing this file is quick
+    mosaic = images[:9].reshape(3, 3, 28, 28).transpose(0, 2, 1, 3).reshape(84, 84)
+    plt.imshow(mosaic, cmap="gray")
+    plt.title("labels: " + "   ".join(map(str, labels[:9].reshape(3, 3).tolist())))
+    if plt.gcf().canvas.required_interactive_framework is None:     # Agg: no window
+        print("Task 2: there is no display here, so plt.imshow shows nothing.")
+    else:
+        plt.show()
 
+
+# ---- Tasks 3-4: preprocessing -----------------------------------------------------------
 def preprocess_inputs(images, dtype=np.float32):
-    """Task 3: images (N, 28, 28) of uint8 -> inputs (N, 784) in [0, 1], of `dtype`: a
-    view, then one division computed in `dtype` (no 376 MB float64 copy of the set)."""
+    """Task 3: images (N, 28, 28) of uint8 -> inputs (N, 784) of `dtype`, in [0, 1]."""
     return np.divide(images.reshape(len(images), -1), 255, dtype=dtype)
 
 
 def preprocess_outputs(labels, dtype=np.float32):
-    """Task 4: digit labels (N,) -> one-hot expected outputs (N, 10) of `dtype`."""
+    """Task 4: labels (N,) -> one-hot expected outputs (N, 10) of `dtype`."""
     one_hot = np.zeros((len(labels), 10), dtype=dtype)
-    one_hot[np.arange(len(labels)), labels] = 1       # fancy indexing on both axes
+    one_hot[np.arange(len(labels)), labels] = 1      # fancy indexing on both axes
     return one_hot
 
 
-def preprocess(x_train, y_train, x_test, y_test, train_size=None, dtype=np.float32):
-    """Tasks 3 and 4 on the four arrays of Task 1: (x_train (N, 784), y_train (N, 10),
-    x_test, y_test) of `dtype`, keeping only the first `train_size` training examples
-    (all if None; DataError if there are fewer)."""
-    if train_size is not None and train_size > len(x_train):
-        raise DataError(f"--train-size {train_size} is larger than the {len(x_train)} "
-                        "training examples.")
-    return (preprocess_inputs(x_train[:train_size], dtype),
-            preprocess_outputs(y_train[:train_size], dtype),
-            preprocess_inputs(x_test, dtype), preprocess_outputs(y_test, dtype))
-
-
-# ---- Tasks 5-7: the components of the FFNN ----------------------------------------------
-
+# ---- Tasks 5-7: the components of the network ------------------------------------------
 def layer_weights(m, n, rng=None, dtype=np.float32):
-    """Task 5: the weights (m, n) from a layer of m neurons to one of n, drawn from
-    N(0, 1) by the Generator `rng` (a new one if None; in float64, then cast) and scaled
-    by 1/sqrt(n)."""
-    rng = np.random.default_rng() if rng is None else rng
-    return (rng.standard_normal((m, n)) / np.sqrt(n)).astype(dtype)
+    """Task 5: the weights (m, n) from a layer of m neurons to one of n, drawn from N(0, 1)
+    by the Generator `rng` (a new one if None) and divided by sqrt(n)."""
+    return (np.random.default_rng(rng).standard_normal((m, n)) / np.sqrt(n)).astype(dtype)
 
 
-def init_weights(rng, dtype=np.float32):
-    """Task 6: the three weight matrices [w1 (784, 128), w2 (128, 64), w3 (64, 10)]."""
-    n0, n1, n2, n3 = LAYER_SIZES
-    w1 = layer_weights(n0, n1, rng, dtype)
-    w2 = layer_weights(n1, n2, rng, dtype)
-    w3 = layer_weights(n2, n3, rng, dtype)
+def init_weights(rng=None, dtype=np.float32):
+    """Task 6: the weights [w1, w2, w3] between layers of 784, 128, 64 and 10 neurons."""
+    w1 = layer_weights(784, 128, rng, dtype)          # the 28 x 28 pixels -> layer 1
+    w2 = layer_weights(128, 64, rng, dtype)
+    w3 = layer_weights(64, 10, rng, dtype)            # layer 2 -> the ten digits
     return [w1, w2, w3]
 
 
 def sigmoid(x):
-    """Task 7: S(x) = 1 / (1 + e^-x), element-wise on an array of any shape. Computed
-    as (1 + tanh(x/2)) / 2, the same function (multiply the fraction above and below by
-    e^(x/2)), which never overflows: e^-x overflows in float32 below x = -88.72."""
+    """Task 7: S(x) = 1 / (1 + e^-x), element-wise on an array of any shape, written as
+    (1 + tanh(x/2)) / 2, the same function: e^-x overflows in float32 below x = -88.7."""
     return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
 def sigmoid_prime(x):
-    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise on an array of any shape. As
-    written, it overflows in float32 ((e^-x + 1)^2 below x = -44.4; e^-x below -88.72,
-    giving inf / inf = nan); S' is even, so we evaluate it at |x|, where e^-|x| <= 1."""
+    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise. As written it is NaN below
+    x = -88.7 in float32 (infinity over infinity); S' is even, so it is taken at |x|."""
     e = np.exp(-np.abs(x))
     return e / (e + 1) ** 2
 
 
 def softmax(z):
-    """Task 7: σ(z)_i = e^(z_i - X) / sum_j e^(z_j - X), where X = max_j z_j (so that
-    e^(...) <= 1). z is one vector (10,) or a stack of them (B, 10) (Task 16): max and
-    sum run over the last axis, kept (keepdims), so each row is normalised on its own."""
+    """Task 7: σ(z)_i = e^(z_i - X) / sum_j e^(z_j - X), X = max_j z_j, for z (10,) or for
+    each row of z (B, 10) (Task 16): max and sum run over the last axis, kept for z."""
     e = np.exp(z - np.max(z, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
 
-# ---- Tasks 8-12: feed-forward pass, backpropagation, update, evaluation -----------------
-
+# ---- Tasks 8-12: forward pass, backpropagation, update, evaluation ---------------------
 def forward_pass(a0, weights):
-    """Tasks 8 and 10: push the input a0 (784,) through the network [w1, w2, w3].
-    Returns ([a0, a1 (128,), a2 (64,), a3 (10,)], [z1 (128,), z2 (64,), z3 (10,)]): the
-    output a3, a distribution over the ten digits, and the values backpropagation needs.
-    `@` treats the leading axes of a0 as a stack of inputs, so a set a0 (N, 784) goes
-    through at once (Tasks 12 and 16): every array then gains the axis N."""
+    """Tasks 8 and 10: the input a0 (784,) through the network `weights`: ([a0, a1 (128,),
+    a2 (64,), a3 (10,)], [z1 (128,), z2 (64,), z3 (10,)]), a3 the output, a distribution
+    over the digits. For a0 (N, 784) (Tasks 12, 16), every array gains the axis N."""
     w1, w2, w3 = weights
     z1 = a0 @ w1                  # (784,) . (784, 128) -> (128,)
     a1 = sigmoid(z1)
@@ -245,12 +166,9 @@ def forward_pass(a0, weights):
 
 
 def backpropagation(activations, zs, y, weights):
-    """Task 10: the weight changes [dw1 (784, 128), dw2 (128, 64), dw3 (64, 10)] of one
-    example, from its forward pass (activations, zs) and its expected output y (10,).
-    The error values e_i have the shapes of the a_i (Question 3); e3 = a3 - y is the
-    derivative of the cross-entropy -sum(y log a3) with respect to z3. a_{i-1}^T . e_i
-    is a column times a row, an outer product: np.outer, since a 1-D array has no column
-    form (a.T has a's shape, and a.T @ e fails for (64,) and (10,))."""
+    """Task 10: the changes [dw1 (784, 128), dw2 (128, 64), dw3 (64, 10)] for one example,
+    from its forward pass (activations, zs) and expected output y (10,). a_{i-1}^T . e_i
+    is a column times a row: np.outer, as a 1-D array has no column form (a.T is a)."""
     a0, a1, a2, a3 = activations
     z1, z2, z3 = zs
     w1, w2, w3 = weights
@@ -261,89 +179,121 @@ def backpropagation(activations, zs, y, weights):
 
 
 def update_weights(weights, deltas, lr):
-    """Task 11: w_i <- w_i - lr * dw_i for each weight matrix w_i and its change dw_i,
-    in place (the loop goes over the matrices, not over their values)."""
+    """Task 11: w_i <- w_i - lr dw_i, in place, for each matrix and its change."""
     for w, dw in zip(weights, deltas):
         w -= lr * dw
 
 
 def compute_error(x, y, weights):
-    """Task 12: the error rate (in [0, 1]) on inputs x (N, 784) with one-hot expected
-    outputs y (N, 10): the whole set goes through forward_pass at once, argmax gives the
-    digits, and the mean of the Boolean array "they differ" is the share of errors."""
-    activations, zs = forward_pass(x, weights)
-    a3 = activations[-1]                                            # (N, 10)
-    return float(np.mean(np.argmax(a3, axis=-1) != np.argmax(y, axis=-1)))
+    """Task 12: the error rate (0 to 1) on inputs x (N, 784), one-hot outputs y (N, 10):
+    all of x goes through forward_pass at once; the mean of "digits differ" is the rate."""
+    activations, zs = forward_pass(x, weights)                      # a3: (N, 10)
+    return float(np.mean(np.argmax(activations[-1], axis=-1) != np.argmax(y, axis=-1)))
 
 
-# ---- Tasks 14-15: training, one example at a time ---------------------------------------
-
+# ---- Tasks 14-15: training, one example at a time --------------------------------------
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
-    """Task 14: train `weights` in place, one example at a time, for `epochs` epochs.
-    x_train (N, 784), y_train (N, 10): the training set, in its order. After each epoch,
-    prints its number, the error rate on x_test, y_test and its seconds of training
-    (Task 15). Returns the list of the epochs' {epoch, test_error, seconds}; raises
-    Diverged if the weights stop being finite (a learning rate far too large)."""
+    """Task 14: train `weights` in place on x_train (N, 784), y_train (N, 10), one example
+    at a time, printing each epoch's test error and seconds (Task 15); returns them."""
     history = []
-    for epoch in range(1, epochs + 1):                      # the outer loop: epochs
+    for epoch in range(1, epochs + 1):                        # the loop over epochs
         start = time.perf_counter()
-        for a0, y in zip(x_train, y_train):                 # the inner loop: examples
-            activations, zs = forward_pass(a0, weights)                 # Task 8
-            deltas = backpropagation(activations, zs, y, weights)       # Task 10
-            update_weights(weights, deltas, lr)                         # Task 11
+        for a0, y in zip(x_train, y_train):                   # the loop over examples
+            activations, zs = forward_pass(a0, weights)                   # Task 8
+            deltas = backpropagation(activations, zs, y, weights)         # Task 10
+            update_weights(weights, deltas, lr)                           # Task 11
         seconds = time.perf_counter() - start
-        if not all(np.isfinite(w).all() for w in weights):             # λ far too large
-            raise Diverged(f"training diverged in epoch {epoch}: the weights are no "
-                           "longer finite; use a smaller learning rate.")
-        error_rate = compute_error(x_test, y_test, weights)             # Task 12
+        error_rate = compute_error(x_test, y_test, weights)               # Task 12
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
               f"{100 * error_rate:5.2f}%  ({seconds:.2f} s)", flush=True)
         history.append({"epoch": epoch, "test_error": error_rate, "seconds": seconds})
     return history
 
 
-# ---- The TP from Task 1 to Task 15, as a student runs it --------------------------------
-
+# ---- The TP from Task 1 to Task 15, as a student runs it -------------------------------
 def walk_the_tp(args):
-    """Question 1, Tasks 2, 9, 13, then train (Task 15) and print the test error, with
-    the options `args` (epochs, lr, seed, train_size, data_dir, dtype). Returns 0."""
-    x_train, y_train, x_test, y_test = load_mnist(args.data_dir)              # Task 1
-    prepared = preprocess(x_train, y_train, x_test, y_test, args.train_size,
-                          args.dtype)                                       # Tasks 3-4
-    print(f"Question 1: x_train {x_train.shape} and x_test {x_test.shape} (image, row, "
-          f"column), y_train {y_train.shape} and y_test {y_test.shape} (image), uint8")
-    print(f"Task 2: x_train[0] without its blank rows, labelled {y_train[0]}:\n"
-          f"{digit_as_text(x_train[0])}\nand its slice [12:17, 10:17], across a stroke:\n"
+    """Print the answers of Question 1 and Tasks 2 to 13, then train (Task 15) with the
+    options `args` and print the test error. Returns the exit status, 0."""
+    x_train, y_train, x_test, y_test = load_data(args)                      # Task 1
+    print(f"Question 1: x_train {x_train.shape}, x_test {x_test.shape} (image, row, "
+          f"column); y_train {y_train.shape}, y_test {y_test.shape} (image); uint8")
+    print(f"Task 2: x_train[0], labelled {y_train[0]}, without its blank rows:\n"
+          f"{digit_as_text(x_train[0])}\nand its pixels [12:17, 10:17]:\n"
           f"{x_train[0, 12:17, 10:17]}")
-    labels = y_train[:args.train_size]                        # to check Task 4 below
-    x_train, y_train, x_test, y_test = prepared
-    labels_back = np.array_equal(np.argmax(y_train, axis=1), labels)
+    show_digits(x_train, y_train)
+    x_train, x_test = (preprocess_inputs(x) for x in (x_train, x_test))
+    y_train, y_test = (preprocess_outputs(y) for y in (y_train, y_test))
     print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
-          f"{x_train.max()}, y_train[0] = {y_train[0]} (one-hot; argmax gives every "
-          f"label back: {labels_back})")
-    weights = init_weights(np.random.default_rng(args.seed), args.dtype)     # Tasks 5-6
-    activations, zs = forward_pass(x_train[0], weights)                       # Task 9
+          f"{x_train.max()}; y_train[0] = {y_train[0]} (one-hot)")
+    weights = init_weights(np.random.default_rng(args.seed))   # Tasks 5-6
+    activations, zs = forward_pass(x_train[0], weights)                     # Task 9
     a3 = activations[-1]
-    print(f"Task 9: forward_pass(x_train[0]) = {np.array2string(a3, precision=3)}, "
-          f"sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
-    print(f"Task 13: test error of the untrained network: "      # why: report.md
-          f"{100 * compute_error(x_test, y_test, weights):.2f}% (guessing: 90%)")
+    print(f"Task 9: forward_pass(x_train[0]) gives a3 = {np.array2string(a3, precision=3)}"
+          f", of sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
+    print(f"Task 13: test error of the untrained network: "
+          f"{100 * compute_error(x_test, y_test, weights):.2f}%")
     print(f"Task 15: training on {len(x_train)} examples, one at a time, λ = {args.lr}")
-    with np.errstate(over="ignore", invalid="ignore"):     # train checks the weights
-        history = train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
-    error_rate = (history[-1]["test_error"] if history       # the last epoch's figure
-                  else compute_error(x_test, y_test, weights))
-    wrong = round(error_rate * len(x_test))
-    print(f"Test error: {100 * error_rate:.2f}% ({wrong}/{len(x_test)} misclassified)")
+    train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
     return 0
 
 
+# ---- The command line, which mnist_ffnn_batched.py shares ------------------------------
+def number(kind, relation, low):
+    """An argparse type: a finite `kind` (int or float) `relation` (> or >=) `low`."""
+    def parse(text):
+        value = kind(text)            # not a number: argparse says "invalid int value"
+        if math.isfinite(value) and (value > low or relation == ">=" and value == low):
+            return value
+        raise argparse.ArgumentTypeError(f"{text!r} is not {relation} {low}")
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def add_options(parser, lr):
+    """Add the options both scripts take to `parser`; `lr` is the default λ."""
+    parser.add_argument("--epochs", type=number(int, ">=", 0), default=30, metavar="N",
+                        help="passes over the training set (default: %(default)s)")
+    parser.add_argument("--lr", type=number(float, ">", 0), default=lr, metavar="λ",
+                        help="learning rate (default: %(default)s)")
+    parser.add_argument("--seed", type=number(int, ">=", 0), default=0, metavar="S",
+                        help="seed of the random draws (default: %(default)s)")
+    parser.add_argument("--train-size", type=number(int, ">=", 1), metavar="N",
+                        help="train on the first N training examples (default: all)")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
+                        help="folder of the MNIST files (default: data/ by this script)")
+
+
+def load_data(args):
+    """load_mnist(args.data_dir), keeping the first args.train_size training examples."""
+    x_train, y_train, x_test, y_test = load_mnist(args.data_dir)
+    if args.train_size is not None and args.train_size > len(x_train):
+        raise DataError(f"--train-size {args.train_size} is larger than the "
+                        f"{len(x_train)} training examples.")
+    return x_train[:args.train_size], y_train[:args.train_size], x_test, y_test
+
+
+def run(command, args, errors=(DataError,)):
+    """The exit status of command(args): 1 after one of `errors`, an OSError or a
+    MemoryError, each told in one sentence after `error:`; 130 after Ctrl-C."""
+    try:
+        return command(args)
+    except BrokenPipeError:                 # the reader left, as in `... | head -1`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())    # quietly
+        return 1
+    except (*errors, OSError, MemoryError) as exc:          # an OSError names its file
+        print(f"error: {exc.filename}: {exc.strerror}." if getattr(exc, "filename", None)
+              else f"error: {exc or 'not enough memory.'}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
 def main(argv=None):
-    """The command line: returns the exit status. Its plumbing (options, one-sentence
-    errors, exit statuses) is beyond the TP and lives in the batched script, which
-    imports this file as the module mnist_ffnn and runs its walk_the_tp."""
-    from mnist_ffnn_batched import per_example_command_line
-    return per_example_command_line(argv)
+    """The command line of this script: returns its exit status."""
+    parser = argparse.ArgumentParser(description=__doc__[:__doc__.index("\n\n")])
+    add_options(parser, lr=0.001)
+    return run(walk_the_tp, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

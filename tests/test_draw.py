@@ -1,14 +1,21 @@
-"""--draw: the drawing board, driven headless by synthetic mouse and key events sent to
-its figure's canvas, as a user's mouse would send them."""
+"""examples/draw.py: the drawing board, driven without a display by synthetic mouse and
+key events sent to its figure's canvas, as a user's mouse would send them."""
 
 import numpy as np
 import pytest
-from matplotlib.backend_bases import KeyEvent
+from matplotlib.backend_bases import KeyEvent, MouseEvent
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-import mnist_ffnn_batched
-from conftest import assert_clean_failure, draw_strokes, run_script, send_mouse, stroke
+import draw
+import predict
+from conftest import assert_clean_failure, run_script
+
+
+def stroke(start, end, steps=12):
+    """The points of a straight stroke from `start` to `end`, as a mouse reports them."""
+    return [tuple(p) for p in np.linspace(start, end, steps)]
+
 
 # Strokes on the 140 x 140 canvas (x to the right, y down), as a person draws digits.
 DIGITS = {
@@ -21,28 +28,43 @@ DIGITS = {
 
 def new_board(weights):
     figure = Figure(figsize=(11, 4.2), layout="constrained")
-    canvas = FigureCanvasAgg(figure)                  # headless: an image, no window
-    canvas.draw_idle = lambda: None    # a window redraws when idle; here, not per event
-    return mnist_ffnn_batched.DrawingBoard(weights, figure)
+    canvas = FigureCanvasAgg(figure)                    # an image, no window
+    canvas.draw_idle = lambda: None      # a window redraws when idle; here, not per event
+    return draw.DrawingBoard(weights, figure)
+
+
+def send_mouse(board, name, x, y, button=None):
+    """A mouse event at (x, y) in the canvas's pixels, sent to the board's figure."""
+    canvas = board.figure.canvas
+    px, py = board.canvas_axes.transData.transform((x, y))
+    canvas.callbacks.process(name, MouseEvent(name, canvas, px, py, button=button))
+
+
+def draw_strokes(board, strokes):
+    """Draw each stroke, a list of (x, y) canvas points, with the left button."""
+    board.figure.canvas.draw()                  # lay the figure out: coordinates settle
+    for points in strokes:
+        send_mouse(board, "button_press_event", *points[0], button=1)
+        for point in points[1:]:
+            send_mouse(board, "motion_notify_event", *point)
+        send_mouse(board, "button_release_event", *points[-1], button=1)
 
 
 @pytest.mark.parametrize("digit", sorted(DIGITS))
 def test_a_drawn_digit_is_read(trained, digit):
     board = new_board(trained[0])
-    assert not board.probabilities.any()              # nothing drawn: no reading yet
+    assert not board.probabilities.any()               # nothing drawn: no reading yet
     draw_strokes(board, DIGITS[digit])
     assert board.ink.max() == 1 and 0.03 < board.ink.mean() < 0.3
     assert int(np.argmax(board.probabilities)) == digit
     assert board.probabilities.sum() == pytest.approx(1, abs=1e-5)
-    heights = [bar.get_height() for bar in board.bars]
-    np.testing.assert_allclose(heights, board.probabilities)      # the bars show it
-    seen = board.seen_image.get_array()
-    np.testing.assert_allclose(seen.ravel(), mnist_ffnn_batched.mnist_like(board.ink))
+    np.testing.assert_allclose([bar.get_height() for bar in board.bars], board.probabilities)
+    np.testing.assert_allclose(board.seen_image.get_array().ravel(),
+                               predict.mnist_input(board.ink))   # read as a picture is
     assert f"reads a {digit}" in board.bar_axes.get_title()
 
 
 def test_strokes_are_continuous_however_fast_the_mouse(trained):
-    """Two mouse positions far apart are joined by ink, as a pen would draw."""
     board = new_board(trained[0])
     draw_strokes(board, [[(20, 70), (120, 70)]])            # one jump of 100 pixels
     assert board.ink[70, 20:121].min() == 1
@@ -59,7 +81,6 @@ def test_clear(trained, how):
         canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", canvas, "c"))
     assert board.ink.max() == 0 and not board.probabilities.any()
     assert not np.any(board.seen_image.get_array())
-    assert [bar.get_height() for bar in board.bars] == [0] * 10
     draw_strokes(board, DIGITS[1])                             # and one can draw again
     assert int(np.argmax(board.probabilities)) == 1
 
@@ -72,9 +93,6 @@ def test_moving_without_the_button_draws_nothing(trained):
     assert board.ink.max() == 0
 
 
-def test_draw_without_a_display_says_so(trained):
-    result = run_script("mnist_ffnn_batched.py", "--load", trained[1], "--draw",
-                        env={"MPLBACKEND": "Agg"})
-    assert_clean_failure(result, "--draw needs a display", "use --predict IMAGE", status=1)
-    assert_clean_failure(run_script("mnist_ffnn_batched.py", "--draw"),
-                         "--draw needs --load", status=2)
+def test_without_a_display_it_says_so(trained):
+    assert_clean_failure(run_script("examples/draw.py", trained[1]),
+                         "error: there is no display to open the drawing board on")

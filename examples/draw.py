@@ -1,0 +1,130 @@
+"""examples/draw.py: draw a digit with the mouse and watch a network saved by
+`python mnist_ffnn_batched.py --save MODEL` read it, as you draw.
+
+    python examples/draw.py MODEL
+
+A matplotlib window (it needs a display) shows the canvas, the 28 x 28 input that the
+network reads from it (made as examples/predict.py makes it from a photo) and the ten
+probabilities. The left button draws; the right button, or any key, clears.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
+from mnist_ffnn import DataError, forward_pass, run  # noqa: E402
+from mnist_ffnn_batched import load_model  # noqa: E402
+from predict import mnist_input  # noqa: E402
+
+
+class DrawingBoard:
+    """The canvas, the input the network sees and its ten probabilities, in a matplotlib
+    figure, redrawn after each stroke; plain matplotlib events drive it."""
+
+    SIZE = 140        # canvas pixels: 5 per MNIST pixel
+    PEN = 7.0         # the pen's radius, in canvas pixels
+
+    def __init__(self, weights, figure):
+        """Lay out the board in `figure` for the network `weights`."""
+        self.weights, self.figure, self.pen = weights, figure, None
+        self.ink = np.zeros((self.SIZE, self.SIZE))
+        self.pixels = np.stack(np.meshgrid(np.arange(self.SIZE), np.arange(self.SIZE)), -1)
+        self.probabilities = np.zeros(10)
+        self.canvas_axes, seen_axes, self.bar_axes = figure.subplots(
+            1, 3, width_ratios=(1, 1, 1.3))
+        self.canvas_image = self.canvas_axes.imshow(self.ink, cmap="gray", vmin=0, vmax=1)
+        self.canvas_axes.set(title="Draw here with the left button\n(right button or a "
+                                   "key: clear)", xticks=[], yticks=[])
+        self.seen_image = seen_axes.imshow(np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1)
+        seen_axes.set(title="What the network sees\n(28 x 28, as in MNIST)", xticks=[],
+                      yticks=[])
+        self.bars = self.bar_axes.bar(range(10), self.probabilities)
+        self.bar_axes.set(ylim=(0, 1), xticks=range(10), xlabel="digit",
+                          ylabel="probability")
+        figure.canvas.mpl_connect("button_press_event", self.on_press)
+        figure.canvas.mpl_connect("motion_notify_event", self.on_move)
+        figure.canvas.mpl_connect("button_release_event", self.on_release)
+        figure.canvas.mpl_connect("key_press_event", lambda event: self.clear())
+        self.update()
+
+    def on_press(self, event):
+        """Left button: put the pen down there; right button: clear."""
+        if event.inaxes is self.canvas_axes and event.button == 1:
+            self.pen = (event.xdata, event.ydata)
+            self.paint(self.pen, self.pen)
+        elif event.button == 3:
+            self.clear()
+
+    def on_move(self, event):
+        """While the pen is down, ink the segment from where it was to where it is."""
+        if self.pen is not None and event.inaxes is self.canvas_axes:
+            self.paint(self.pen, (event.xdata, event.ydata))
+            self.pen = (event.xdata, event.ydata)
+
+    def on_release(self, event):
+        """Lift the pen."""
+        self.pen = None
+
+    def paint(self, start, end):
+        """Ink the segment from `start` to `end`, (x, y) in canvas pixels, with a round
+        pen: every pixel at once, by its distance to the segment."""
+        start, end = np.asarray(start, float), np.asarray(end, float)
+        along = end - start
+        t = np.clip((self.pixels - start) @ along / max(along @ along, 1e-12), 0, 1)
+        distance = np.linalg.norm(self.pixels - (start + t[..., None] * along), axis=-1)
+        self.ink = np.maximum(self.ink, np.clip(self.PEN - distance, 0, 1))
+        self.update()
+
+    def clear(self):
+        """Wipe the canvas."""
+        self.ink[:] = 0
+        self.pen = None
+        self.update()
+
+    def update(self):
+        """Read the canvas as examples/predict.py reads a picture, and redraw."""
+        seen = mnist_input(self.ink)
+        if seen is None:                                       # nothing drawn yet
+            seen, self.probabilities = np.zeros(784), np.zeros(10)
+        else:
+            activations, zs = forward_pass(seen.astype(self.weights[0].dtype),
+                                           self.weights)
+            self.probabilities = activations[-1]
+        self.canvas_image.set_data(self.ink)
+        self.seen_image.set_data(seen.reshape(28, 28))
+        digit = int(np.argmax(self.probabilities))
+        for k, (bar, probability) in enumerate(zip(self.bars, self.probabilities)):
+            bar.set_height(probability)                        # the ten bars
+            bar.set_color("C1" if k == digit else "C0")
+        self.bar_axes.set_title(f"The network reads a {digit} "
+                                f"({self.probabilities[digit]:.0%})\n"
+                                if self.probabilities.any() else "Probabilities\n")
+        self.figure.canvas.draw_idle()
+
+
+def draw(args):
+    """Open the drawing board for the network in args.model, until its window is
+    closed. Returns the exit status; DataError if there is no display."""
+    weights, settings, history = load_model(args.model)
+    import matplotlib.pyplot as plt
+    figure = plt.figure("Draw a digit", figsize=(11, 4.2), layout="constrained")
+    if figure.canvas.required_interactive_framework is None:
+        raise DataError("there is no display to open the drawing board on; "
+                        "examples/predict.py reads a digit from an image file instead.")
+    figure.board = DrawingBoard(weights, figure)              # kept alive while shown
+    plt.show()
+    return 0
+
+
+def main(argv=None):
+    """The command line: returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__[:__doc__.index("\n\n")])
+    parser.add_argument("model", type=Path, help="a network saved by --save (.npz)")
+    return run(draw, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

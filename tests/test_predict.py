@@ -1,0 +1,134 @@
+"""examples/predict.py reads a digit from a picture: a phone-like photo (light gradient,
+shadow, noise, JPEG, an EXIF rotation) reads as the clean scan of the same digit; a
+blank page has no digit; the command shows what the network saw; and a file it cannot
+read is one sentence, the others still read. The pictures are made by tests/photos.py
+from MNIST test digits."""
+
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import mnist_ffnn
+import predict
+from conftest import ROOT, assert_clean_failure, run_script
+from mnist_ffnn import DataError
+
+sys.path.insert(0, str(ROOT / "tests"))
+import photos  # noqa: E402
+
+
+def answer(weights, x):
+    """The digit the network reads in the input x (784,) or inputs (N, 784)."""
+    activations, zs = mnist_ffnn.forward_pass(np.asarray(x, np.float32), weights)
+    return np.argmax(activations[-1], axis=-1)
+
+
+@pytest.fixture(scope="module")
+def test_digits():
+    """The uint8 images (N, 28, 28) and labels (N,) of the MNIST test set."""
+    x_train, y_train, x_test, y_test = mnist_ffnn.load_mnist()
+    return x_test, y_test
+
+
+def test_photos_read_as_the_clean_scans(trained, test_digits, tmp_path):
+    weights = trained[0]
+    images, labels = test_digits
+    rng = np.random.default_rng(7)
+    chosen = rng.choice(len(images), 20, replace=False)
+    scans, shots = [], []
+    for k in chosen:
+        (tmp_path / "scan.png").write_bytes(photos.scan(images[k]))
+        (tmp_path / "photo.jpg").write_bytes(photos.photo(images[k], rng, (750, 1000)))
+        scans.append(answer(weights, predict.read_digit(tmp_path / "scan.png")))
+        shots.append(answer(weights, predict.read_digit(tmp_path / "photo.jpg")))
+    direct = answer(weights, mnist_ffnn.preprocess_inputs(images[chosen]))
+    assert np.sum(np.array(scans) == direct) >= 19        # a scan reads as the digit
+    assert np.sum(np.array(shots) == np.array(scans)) >= 18   # a photo as its scan
+
+
+def test_a_sideways_photo_reads_as_the_upright_one(trained, test_digits, tmp_path):
+    images, labels = test_digits
+    for k in range(3):
+        upright = photos.photo(images[k], np.random.default_rng(k), (900, 1200))
+        sideways = photos.photo(images[k], np.random.default_rng(k), (900, 1200), 6)
+        (tmp_path / "upright.jpg").write_bytes(upright)
+        (tmp_path / "sideways.jpg").write_bytes(sideways)
+        assert Image.open(tmp_path / "sideways.jpg").size == (900, 1200)      # stored turned
+        a, b = (predict.read_digit(tmp_path / name) for name in ("upright.jpg", "sideways.jpg"))
+        assert np.corrcoef(a, b)[0, 1] > 0.95
+        assert answer(trained[0], a) == answer(trained[0], b)
+
+
+@pytest.mark.parametrize("page", ["noisy photo", "uniform", "one pixel a grey level darker",
+                                  "dark board"])
+def test_a_blank_page_has_no_digit(test_digits, tmp_path, page):
+    path = tmp_path / "page.png"
+    if page == "noisy photo":
+        path = tmp_path / "page.jpg"
+        path.write_bytes(photos.photo(test_digits[0][0], np.random.default_rng(1), ink=False))
+    else:
+        pixels = np.full((300, 400), 20 if page == "dark board" else 235, np.uint8)
+        if page == "one pixel a grey level darker":
+            pixels[150, 200] -= 1
+        Image.fromarray(pixels).save(path)
+    with pytest.raises(DataError, match="no digit found"):
+        predict.read_digit(path)
+
+
+def test_mnist_digits_are_read_as_they_are(trained, test_digits):
+    """An MNIST digit given as it is (white on black, 28 x 28) is made again into
+    nearly the same input, and the network reads the same digit in both."""
+    x = mnist_ffnn.preprocess_inputs(test_digits[0][:300]).astype(np.float64)
+    remade = np.stack([predict.mnist_input(digit.reshape(28, 28)) for digit in x])
+    assert np.mean(answer(trained[0], remade) == answer(trained[0], x)) >= 0.98
+    assert np.median(np.abs(remade - x).max(axis=1)) < 0.6
+
+
+@pytest.mark.parametrize("kind", ["transparent drawing", "chalk on a board"])
+def test_other_kinds_of_pictures(trained, test_digits, tmp_path, kind):
+    digit = test_digits[0][0]                                      # a 7
+    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC))
+    if kind == "transparent drawing":                              # black ink, alpha
+        pixels = np.zeros((280, 280, 4), np.uint8)
+        pixels[..., 3] = big
+        Image.fromarray(pixels, "RGBA").save(tmp_path / "digit.png")
+    else:                                                          # light on dark grey
+        Image.fromarray((40 + 0.7 * big).astype(np.uint8)).save(tmp_path / "digit.png")
+    assert answer(trained[0], predict.read_digit(tmp_path / "digit.png")) == 7
+
+
+def test_the_command_shows_what_the_network_saw(trained):
+    digits = sorted((ROOT / "examples" / "digits").glob("*.png"))
+    result = run_script("examples/predict.py", trained[1], *digits)
+    assert result.returncode == 0, result.stderr
+    answers = [line for line in result.stdout.splitlines() if line.startswith(str(ROOT))]
+    assert [line.split(": ")[0] for line in answers] == [str(path) for path in digits]
+    for path, line in zip(digits, answers):
+        x = predict.read_digit(path)
+        activations, zs = mnist_ffnn.forward_pass(x.astype(np.float32), trained[0])
+        first, second = np.argsort(activations[-1])[::-1][:2]
+        assert line.split(": ")[1].startswith(f"{first} (") and f", else {second} (" in line
+        picture = mnist_ffnn.digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28))
+        assert f"{line}\n{picture}\n" in result.stdout
+    quiet = run_script("examples/predict.py", "--no-picture", trained[1], *digits)
+    assert quiet.stdout.splitlines() == answers
+
+
+def test_a_file_it_cannot_read_is_one_sentence_and_the_others_are_read(trained, tmp_path):
+    seven = ROOT / "examples" / "digits" / "seven.png"
+    (tmp_path / "notes.png").write_text("not an image")
+    (tmp_path / "page.eps").write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9\n")
+    result = run_script("examples/predict.py", "--no-picture", trained[1],
+                        tmp_path / "notes.png", seven, tmp_path / "page.eps",
+                        tmp_path / "missing.png")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stdout.startswith(f"{seven}: ")
+    errors = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in errors] == [str(tmp_path / name) for name in
+                                                        ("notes.png", "page.eps", "missing.png")]
+    assert all("cannot be read as an image" in line for line in errors)
+    assert errors[-1].endswith("(No such file or directory).")
+    assert_clean_failure(run_script("examples/predict.py", tmp_path / "notes.png", seven),
+                         f"{tmp_path / 'notes.png'}: not a network saved by --save")
