@@ -4,8 +4,8 @@ trained on MNIST by backpropagation, one example at a time.
 Sigmoid hidden layers, a softmax output, no biases, weights N(0, 1) / sqrt(n). Names are
 the TP's: a_0 the input, z_i the weighted sums, a_i the activations, e_i the errors, dw_i
 (δw_i) the weight changes, λ the learning rate. NumPy array operations handle examples,
-pixels and neurons: the only Python loops are train's, over epochs and examples. Run it
-to walk through Tasks 1 to 15 (--help: its options). Importing it trains nothing.
+pixels and neurons: no Python loop goes over them but train's. Run this file to walk
+through Tasks 1 to 15 (--help: its options). Importing it trains nothing.
 """
 
 import argparse
@@ -83,8 +83,8 @@ def load_mnist(data_dir=DATA_DIR):
 
 
 def digit_as_text(image):
-    """Task 2: a grey image (28, 28) of uint8 as text, without its blank rows: fancy
-    indexing makes each pixel one of ten characters, twice (a character is tall)."""
+    """Task 2: a grey image (28, 28) of uint8 as text, without its blank rows: // 26 maps
+    0-255 to 0-9, and fancy indexing picks one of ten characters per pixel, twice."""
     picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]
     return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
 
@@ -123,7 +123,7 @@ def layer_weights(m, n, rng=None, dtype=np.float32):
 
 
 def init_weights(rng=None, dtype=np.float32):
-    """Task 6: the weights [w1, w2, w3] between layers of 784, 128, 64 and 10 neurons."""
+    """Task 6: the weight matrices [w1 (784, 128), w2 (128, 64), w3 (64, 10)]."""
     w1 = layer_weights(784, 128, rng, dtype)          # the 28 x 28 pixels -> layer 1
     w2 = layer_weights(128, 64, rng, dtype)
     w3 = layer_weights(64, 10, rng, dtype)            # layer 2 -> the ten digits
@@ -175,12 +175,12 @@ def backpropagation(activations, zs, y, weights):
     e3 = a3 - y                                   # (10,)
     e2 = (e3 @ w3.T) * sigmoid_prime(z2)          # (10,) . (10, 64) -> (64,), ⊙ (64,)
     e1 = (e2 @ w2.T) * sigmoid_prime(z1)          # (64,) . (64, 128) -> (128,), ⊙ (128,)
-    return [np.outer(a0, e1), np.outer(a1, e2), np.outer(a2, e3)]
+    return [np.outer(a0, e1), np.outer(a1, e2), np.outer(a2, e3)]   # shapes of w1, w2, w3
 
 
 def update_weights(weights, deltas, lr):
-    """Task 11: w_i <- w_i - lr dw_i, in place, for each matrix and its change."""
-    for w, dw in zip(weights, deltas):
+    """Task 11: w_i <- w_i - λ dw_i in place, λ = lr, for each w_i and its change dw_i."""
+    for w, dw in zip(weights, deltas, strict=True):
         w -= lr * dw
 
 
@@ -194,7 +194,7 @@ def compute_error(x, y, weights):
 # ---- Tasks 14-15: training, one example at a time --------------------------------------
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     """Task 14: train `weights` in place on x_train (N, 784), y_train (N, 10), one example
-    at a time, printing each epoch's test error and seconds (Task 15); returns them."""
+    at a time; print and return each epoch's {epoch, test_error, seconds} (Task 15)."""
     history = []
     for epoch in range(1, epochs + 1):                        # the loop over epochs
         start = time.perf_counter()
@@ -204,9 +204,9 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
             update_weights(weights, deltas, lr)                           # Task 11
         seconds = time.perf_counter() - start
         error_rate = compute_error(x_test, y_test, weights)               # Task 12
+        history.append({"epoch": epoch, "test_error": error_rate, "seconds": seconds})
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
               f"{100 * error_rate:5.2f}%  ({seconds:.2f} s)", flush=True)
-        history.append({"epoch": epoch, "test_error": error_rate, "seconds": seconds})
     return history
 
 
@@ -214,9 +214,10 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
 def walk_the_tp(args):
     """Print the answers of Question 1 and Tasks 2 to 13, then train (Task 15) with the
     options `args` and print the test error. Returns the exit status, 0."""
-    x_train, y_train, x_test, y_test = load_data(args)                      # Task 1
+    x_train, y_train, x_test, y_test = load_mnist(args.data_dir)            # Task 1
     print(f"Question 1: x_train {x_train.shape}, x_test {x_test.shape} (image, row, "
           f"column); y_train {y_train.shape}, y_test {y_test.shape} (image); uint8")
+    x_train, y_train = first_examples(args, x_train, y_train)
     print(f"Task 2: x_train[0], labelled {y_train[0]}, without its blank rows:\n"
           f"{digit_as_text(x_train[0])}\nand its pixels [12:17, 10:17]:\n"
           f"{x_train[0, 12:17, 10:17]}")
@@ -231,7 +232,7 @@ def walk_the_tp(args):
     print(f"Task 9: forward_pass(x_train[0]) gives a3 = {np.array2string(a3, precision=3)}"
           f", of sum {a3.sum():.3f}, largest for digit {np.argmax(a3)}")
     print(f"Task 13: test error of the untrained network: "
-          f"{100 * compute_error(x_test, y_test, weights):.2f}%")
+          f"{100 * compute_error(x_test, y_test, weights):.2f}% (a guess errs 90%)")
     print(f"Task 15: training on {len(x_train)} examples, one at a time, λ = {args.lr}")
     train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
     return 0
@@ -263,13 +264,12 @@ def add_options(parser, lr):
                         help="folder of the MNIST files (default: data/ by this script)")
 
 
-def load_data(args):
-    """load_mnist(args.data_dir), keeping the first args.train_size training examples."""
-    x_train, y_train, x_test, y_test = load_mnist(args.data_dir)
+def first_examples(args, x_train, y_train):
+    """The first args.train_size training examples (all if None), x_train and y_train."""
     if args.train_size is not None and args.train_size > len(x_train):
         raise DataError(f"--train-size {args.train_size} is larger than the "
                         f"{len(x_train)} training examples.")
-    return x_train[:args.train_size], y_train[:args.train_size], x_test, y_test
+    return x_train[:args.train_size], y_train[:args.train_size]
 
 
 def run(command, args, errors=(DataError,)):

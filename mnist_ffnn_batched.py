@@ -14,7 +14,7 @@ Task 17 trains on the whole training set as one batch, Task 18 on batches of any
 
 import os
 
-if __name__ == "__main__":       # before NumPy starts: one BLAS thread (see train)
+if __name__ == "__main__":       # before NumPy starts: one BLAS thread (README, Speed)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_ffnn import (DataError, add_options, compute_error, forward_pass, init_weights,
-                        load_data, number, preprocess_inputs, preprocess_outputs, run,
-                        sigmoid_prime, update_weights)
+from mnist_ffnn import (DataError, add_options, compute_error, first_examples,
+                        forward_pass, init_weights, load_mnist, number, preprocess_inputs,
+                        preprocess_outputs, run, sigmoid_prime, update_weights)
 
 
 # ---- Task 16: backpropagation for a batch ---------------------------------------------
@@ -45,7 +45,7 @@ def backpropagation(activations, zs, y, weights):
     e3 = a3 - y                                   # (B, 10)
     e2 = (e3 @ w3.T) * sigmoid_prime(z2)          # (B, 10) . (10, 64) -> (B, 64), ⊙
     e1 = (e2 @ w2.T) * sigmoid_prime(z1)          # (B, 64) . (64, 128) -> (B, 128), ⊙
-    # np.dot rather than @, which computes (784, 1) . (1, 128) without BLAS, 5 times slower
+    # np.dot, not @: for B = 1, @ computes (784, 1) . (1, 128) without BLAS, slowly.
     return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]
 
 
@@ -62,25 +62,22 @@ def cross_entropy(z3, y):
     return float(-np.sum(y * log_a3))
 
 
-def train(x_train, y_train, x_test, y_test, weights, epochs, lr, batch_size, rng=None,
-          validation=None, history=None):
-    """Tasks 17-18: train `weights` in place on x_train (N, 784), y_train (N, 10), cut in
-    batches of `batch_size` examples (the last may be smaller).
-
-    Each epoch takes the examples in a new order drawn by the Generator `rng` (in their
-    own order if None) and pushes each batch through the TP's three steps with learning
-    rate `lr`. It then prints the mean loss of its examples, each taken before its
-    batch's update, the error rate on x_test, y_test (and on `validation`, a pair x, y,
-    if given) and its seconds. Appends each epoch's record to `history` (a new list if
-    None), which is returned: a caller keeps the epochs done if training is interrupted.
-    Raises Diverged if the weights stop being finite.
-    """
+def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, batch_size=10,
+          rng=None, validation=None, history=None):
+    """Tasks 17-18: train `weights` in place on x_train (N, 784), y_train (N, 10), in
+    batches of `batch_size` examples (the last may be smaller), taken in a new order
+    drawn by the Generator `rng` each epoch (in their order if None), each pushed through
+    the TP's three steps with learning rate `lr`. After each epoch, print its mean loss
+    (cross_entropy, each example's before its batch's update), the error rate on x_test,
+    y_test and on `validation`, a pair (x, y), if given, and its seconds. The epochs'
+    records (dicts) are appended to `history` (a new list if None) and returned: a caller
+    keeps them if training is interrupted. Diverged if the weights stop being finite."""
     history = [] if history is None else history
     n = len(x_train)
     for epoch in range(1, epochs + 1):                          # the loop over epochs
         start = time.perf_counter()
         order = np.arange(n) if rng is None else rng.permutation(n)
-        z3 = np.empty_like(y_train)                      # each example's z3, for the loss
+        z3 = np.empty_like(y_train)          # the z3 of the examples in the order `order`
         for first in range(0, n, batch_size):                   # the loop over batches
             batch = order[first:first + batch_size]
             a0, y = x_train[batch], y_train[batch]
@@ -99,8 +96,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs, lr, batch_size, rng
         if validation is not None:
             record["validation_error"] = compute_error(*validation, weights)
             line += f"  validation error {100 * record['validation_error']:5.2f}%"
-        print(f"{line}  ({seconds:.2f} s)", flush=True)
         history.append(record)
+        print(f"{line}  ({seconds:.2f} s)", flush=True)
     return history
 
 
@@ -110,14 +107,16 @@ class OutputError(Exception):
 
 
 def weight_names(weights):
-    """The names of the weight arrays in a model file: w1, w2, ..., in the list's order."""
-    return [f"w{k}" for k, w in enumerate(weights, 1)]
+    """The names of the arrays of `weights` in a model file: w1, w2, ... for matrices, in
+    their order, and b1, b2, ... for vectors (biases, if a network has them)."""
+    matrix = np.array([np.ndim(w) == 2 for w in weights])
+    numbers = np.where(matrix, np.cumsum(matrix), np.cumsum(~matrix)).tolist()
+    return [f"{'w' if m else 'b'}{k}" for m, k in zip(matrix.tolist(), numbers)]
 
 
 def check_output(path):
-    """Check, before training, that `path` can take a model: OutputError unless it names
-    (a symlink: through it) no file yet, or an .npz archive, in a folder that exists or
-    can be created (it is created now)."""
+    """OutputError unless `path` (through a symlink) names no file yet or an .npz archive,
+    in a folder that exists or can be created (it is created now)."""
     target = Path(os.path.realpath(path))
     if target.exists() and not (target.is_file() and target.suffix == ".npz"
                                 and zipfile.is_zipfile(target)):
@@ -160,9 +159,10 @@ def load_model(path, dtype=np.float32):
             weights = [archive[name].astype(dtype) for name in weight_names(expected)]
             settings = json.loads(str(archive["settings"]))
             history = json.loads(str(archive["history"]))
-    except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) \
-            as exc:            # a missing array, a foreign or damaged file, an .npy file
-        raise DataError(f"{path}: not a network saved by --save ({exc}).") from None
+    except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
+        # an array missing, a foreign or damaged file, an .npy file: NumPy's own reasons
+        raise DataError(f"{path}: not a network of these layers saved by "
+                        "--save.") from None
     shapes, wanted = [w.shape for w in weights], [w.shape for w in expected]
     if shapes != wanted:
         raise DataError(f"{path}: its weights have the shapes {shapes}, not {wanted}.")
@@ -180,10 +180,9 @@ def batch_size(text):
 def parse_options(argv=None):
     """The options of this script (argparse exits with status 2 on a bad one)."""
     parser = argparse.ArgumentParser(description=__doc__[:__doc__.index("\n\n")])
-    add_options(parser, lr=0.03)
+    add_options(parser, lr=0.03)           # λ and B chosen on a validation split (report)
     parser.add_argument("--batch-size", type=batch_size, default=10, metavar="B",
-                        help="examples per batch, or 'all' for the whole training set "
-                             "(Task 17) (default: %(default)s)")
+                        help="examples per batch, or 'all' (Task 17) (default: 10)")
     parser.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                         help="keep the examples' order (default: a new order every epoch)")
     parser.add_argument("--validation", type=number(int, ">=", 1), metavar="N",
@@ -191,8 +190,7 @@ def parse_options(argv=None):
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="type of the arrays (default: %(default)s)")
     parser.add_argument("--load", type=Path, metavar="FILE",
-                        help="start from the network saved in FILE (with --epochs 0: only "
-                             "evaluate it)")
+                        help="start from the network in FILE (--epochs 0: evaluate it)")
     parser.add_argument("--save", type=Path, metavar="FILE",
                         help="save the network, its options and history in FILE (.npz)")
     return parser.parse_args(argv)
@@ -207,7 +205,8 @@ def train_from_options(args):
     dtype, rng = np.dtype(args.dtype), np.random.default_rng(args.seed)
     weights, settings, history = (load_model(args.load, dtype) if args.load
                                   else (init_weights(rng, dtype), {}, []))
-    x_train, y_train, x_test, y_test = load_data(args)
+    x_train, y_train, x_test, y_test = load_mnist(args.data_dir)
+    x_train, y_train = first_examples(args, x_train, y_train)
     x_train, x_test = (preprocess_inputs(x, dtype) for x in (x_train, x_test))
     y_train, y_test = (preprocess_outputs(y, dtype) for y in (y_train, y_test))
     validation = None
@@ -221,7 +220,8 @@ def train_from_options(args):
     try:
         with np.errstate(over="ignore", invalid="ignore"):    # train checks the weights
             train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr,
-                  args.batch_size or len(x_train), rng if args.shuffle else None,
+                  args.batch_size or len(x_train),                 # None: 'all'
+                  rng if args.shuffle else None,
                   validation, history)
     except KeyboardInterrupt:
         print("Interrupted: training stopped.", file=sys.stderr)

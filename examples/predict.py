@@ -22,8 +22,8 @@ from mnist_ffnn import DataError, digit_as_text, forward_pass, run  # noqa: E402
 from mnist_ffnn_batched import load_model  # noqa: E402
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")   # raster formats only
-WORKING_SIDE = 256        # larger pictures are reduced to 256-511 pixels on their long side
-MIN_CONTRAST = 0.1        # ink at least this much darker than the paper (0: white, 1: black)
+WORKING_SIDE = 256        # a larger picture is reduced to 256-511 pixels on its long side
+MIN_CONTRAST = 0.1        # the least darkness of ink below the paper (0 white, 1 black)
 
 
 def read_image(path):
@@ -85,15 +85,15 @@ def find_ink(gray):
 
 
 def crop(ink):
-    """The box of ink (H, W) that holds its strokes (ink above a half) but the outermost
-    0.5 % on each side, so that a speck far from the digit does not widen the box; the
-    faint ink left in it, below a quarter, is set to 0."""
-    strokes = ink > 0.5
-    def span(mass):                                    # mass per row, or per column
-        share = np.cumsum(mass) / mass.sum()
+    """The box of ink (H, W) that holds its inked pixels but the outermost 0.5 % on each
+    side, once the faint ink, below a quarter, is set to 0: a speck far from the digit
+    does not widen the box."""
+    ink = np.where(ink < 0.25, 0, ink)
+    def span(count):                                   # pixels per row, or per column
+        share = np.cumsum(count) / count.sum()
         return slice(np.searchsorted(share, 0.005), np.searchsorted(share, 0.995) + 1)
-    box = ink[span(strokes.sum(axis=1)), span(strokes.sum(axis=0))]
-    return np.where(box < 0.25, 0, box)
+    inked = ink > 0
+    return ink[span(inked.sum(axis=1)), span(inked.sum(axis=0))]
 
 
 def area_resize_matrix(n_out, n_in):
@@ -101,7 +101,8 @@ def area_resize_matrix(n_out, n_in):
     each the mean of v over its share of the interval (area resampling)."""
     edges = np.arange(n_out + 1) * (n_in / n_out)        # output cells, in input units
     pixels = np.arange(n_in)
-    overlap = np.minimum(edges[1:, None], pixels + 1) - np.maximum(edges[:-1, None], pixels)
+    overlap = (np.minimum(edges[1:, None], pixels + 1)
+               - np.maximum(edges[:-1, None], pixels))             # (n_out, n_in)
     return np.clip(overlap, 0, None) * (n_out / n_in)
 
 
@@ -111,7 +112,8 @@ def fit_and_centre(box):
     pixel (14, 14). Returns the input (784,) in [0, 1]."""
     scale = 20 / max(box.shape)
     h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
-    small = area_resize_matrix(h, box.shape[0]) @ box @ area_resize_matrix(w, box.shape[1]).T
+    down, across = area_resize_matrix(h, box.shape[0]), area_resize_matrix(w, box.shape[1])
+    small = down @ box @ across.T                                    # (h, w)
     small /= small.max()
     rows, cols = np.indices(small.shape)
     top = int(np.clip(round(14 - np.sum(rows * small) / small.sum()), 0, 28 - h))
@@ -163,7 +165,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__[:__doc__.index("\n\n")])
     parser.add_argument("model", type=Path, help="a network saved by --save (.npz)")
     parser.add_argument("images", type=Path, nargs="+", metavar="image",
-                        help="image files, each of one digit (PNG, JPEG, GIF, BMP, TIFF, WebP)")
+                        help="pictures, one digit each (PNG, JPEG, GIF, BMP, TIFF, WebP)")
     parser.add_argument("--no-picture", action="store_true",
                         help="do not print the 28 x 28 input that the network read")
     return run(predict, parser.parse_args(argv))

@@ -109,19 +109,19 @@ def test_missing_folders_are_created(trained, tmp_path):
 
 
 @pytest.mark.parametrize("case, fragment", [
-    ("truncated", "not a network saved by --save"),
-    ("foreign", "not a network saved by --save"),
-    ("pickle", "not a network saved by --save"),
-    ("npy", "not a network saved by --save"),
-    ("text", "not a network saved by --save"),
-    ("shape", "its weights have the shapes [(784, 128), (64, 128), (64, 10)]"),
+    ("truncated", "not a network of these layers saved by --save"),
+    ("foreign", "not a network of these layers saved by --save"),
+    ("pickle", "not a network of these layers saved by --save"),
+    ("npy", "not a network of these layers saved by --save"),
+    ("text", "not a network of these layers saved by --save"),
+    ("shape", "its weights have the shapes"),
     ("nan", "its weights are not all finite numbers"),
 ])
 def test_a_bad_model_file_is_one_sentence(trained, tmp_path, case, fragment, capsys):
     weights, good = trained
     path = tmp_path / "bad.npz"
-    arrays = {"w1": weights[0], "w2": weights[1], "w3": weights[2], "settings": "{}",
-              "history": "[]"}
+    names = mnist_ffnn_batched.weight_names(weights)
+    arrays = {**dict(zip(names, weights)), "settings": "{}", "history": "[]"}
     if case == "truncated":
         path.write_bytes(good.read_bytes()[:5000])
     elif case == "foreign":
@@ -134,7 +134,8 @@ def test_a_bad_model_file_is_one_sentence(trained, tmp_path, case, fragment, cap
     elif case == "text":
         path.write_text("not a model")
     else:
-        changed = {"shape": ("w2", weights[1].T), "nan": ("w3", np.full((64, 10), np.nan))}
+        changed = {"shape": (names[1], weights[1].T),
+                   "nan": (names[-1], np.full_like(weights[-1], np.nan))}
         np.savez(path, **{**arrays, changed[case][0]: changed[case][1]})
     with pytest.raises(DataError) as info:
         load_model(path)

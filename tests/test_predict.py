@@ -131,4 +131,4 @@ def test_a_file_it_cannot_read_is_one_sentence_and_the_others_are_read(trained, 
     assert all("cannot be read as an image" in line for line in errors)
     assert errors[-1].endswith("(No such file or directory).")
     assert_clean_failure(run_script("examples/predict.py", tmp_path / "notes.png", seven),
-                         f"{tmp_path / 'notes.png'}: not a network saved by --save")
+                         f"{tmp_path / 'notes.png'}: not a network of these layers")

@@ -35,7 +35,8 @@ def test_forward_and_backward_shapes(batch):
     batch. One example goes through mnist_ffnn.py, a batch through the batched script."""
     rng = np.random.default_rng(1)
     weights = mnist_ffnn.init_weights(rng)
-    sizes = [weights[0].shape[0]] + [w.shape[1] for w in weights]      # n_0 .. n_3
+    matrices = [w for w in weights if w.ndim == 2]              # biases, if any, aside
+    sizes = [matrices[0].shape[0]] + [w.shape[1] for w in matrices]    # n_0 .. n_3
     lead = () if batch is None else (batch,)
     a0 = rng.random(lead + (sizes[0],)).astype(np.float32)
     y = np.zeros(lead + (sizes[-1],), np.float32)

@@ -5,9 +5,8 @@
     python tests/manual/report_experiments.py --tables      # only report.md's tables
 
 Writes results.json and the report's figures to figures/ (runs/report-quick/ with
---quick), then rewrites the tables of report.md, the blocks between <!-- table NAME -->
-and <!-- end -->, from figures/results.json and figures/benchmark.json (written by
-tests/manual/benchmark.py). Learning rates are chosen on 10,000 training examples held
+--quick), then rewrites the tables of report.md, each found by its header row, from
+figures/results.json and figures/benchmark.json (written by tests/manual/benchmark.py). Learning rates are chosen on 10,000 training examples held
 out (seeded), never on the test set. Times are the benchmark's, not measured here.
 """
 
@@ -19,7 +18,6 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
-import re  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -382,13 +380,18 @@ def report_tables(r, bench):
 
 
 def update_report(report, tables):
-    """The text of report.md with each generated table replaced by its new markdown."""
+    """The text of report.md with each generated table, found by its header row,
+    replaced by its new rows."""
+    lines = report.split("\n")
     for name, table in tables.items():
-        pattern = re.compile(rf"(<!-- table {name} -->\n).*?(<!-- end -->)", re.S)
-        if not pattern.search(report):
-            raise ValueError(f"report.md has no <!-- table {name} --> block")
-        report = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), report)
-    return report
+        new = table.split("\n")
+        if new[0] not in lines:
+            raise ValueError(f"report.md has no table {name} (its header: {new[0]})")
+        start = end = lines.index(new[0])
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        lines[start:end] = new
+    return "\n".join(lines)
 
 
 def refresh_report_tables(figures=ROOT / "figures", report=ROOT / "report.md"):
