@@ -3,9 +3,9 @@ trained on MNIST by backpropagation, one example at a time.
 
 Sigmoid hidden layers, a softmax output, no biases, weights N(0, 1) / sqrt(n). Names are
 the TP's: a_0 the input, z_i the weighted sums, a_i the activations, e_i the errors, dw_i
-(δw_i) the weight changes, λ the learning rate. NumPy array operations handle examples,
-pixels and neurons: no Python loop goes over them but train's. Run this file to walk
-through Tasks 1 to 15 (--help: its options). Importing it trains nothing.
+(δw_i) the weight changes, λ the learning rate. No Python loop goes over examples, pixels
+or neurons but train's. Run this file to walk through Tasks 1 to 15 (--help: options);
+Tasks 16 to 18 are in mnist_ffnn_batched.py. Importing this file trains nothing.
 """
 
 import argparse
@@ -26,14 +26,17 @@ class DataError(Exception):
     """A data file is missing or damaged, or a value does not fit (one sentence)."""
 
 
+class Diverged(ArithmeticError):
+    """The weights stopped being finite: the learning rate is far too large."""
+
+
 # ---- Tasks 1-2: reading the MNIST files, and looking at them ---------------------------
 IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx(filepath):
     """Task 1: the ndarray in the idx file `filepath`, raw or gzip: two zero bytes, a type
-    code, the number d of dimensions, d sizes (big-endian uint32), the values in C order.
-    DataError, naming the file, if it does not hold what such a header announces."""
+    code, a number d of axes, d sizes (uint32, big-endian), the values; else DataError."""
     with open(filepath, "rb") as f:
         compressed = f.read(2) == b"\x1f\x8b"               # how every gzip file begins
     try:
@@ -56,20 +59,19 @@ def read_idx(filepath):
     return values.astype(dtype.newbyteorder("="))       # a copy, native and writable
 
 
-MNIST_FILES = {"x_train": "train-images", "y_train": "train-labels",
-               "x_test": "t10k-images", "y_test": "t10k-labels"}
-
-
 def load_mnist(data_dir=DATA_DIR):
-    """Task 1: x_train, y_train, x_test, y_test from the four files of `data_dir`, named
-    as usual (train-images-idx3-ubyte...) or as in the TP (train-images.idx3-ubyte...),
-    raw or .gz: images (N, 28, 28) and labels (N,) of uint8. DataError if a file is
-    missing, or if the images and their labels, from 0 to 9, do not fit together."""
+    """Task 1: images (N, 28, 28) and labels (N,), uint8, of the training and test sets,
+    from the files of `data_dir` with MNIST's names or the TP's, raw or .gz. DataError
+    if a file is missing, or if the images and their labels 0-9 do not fit together."""
+    if not Path(data_dir).is_dir():
+        raise DataError(f"the data folder {data_dir} does not exist.")
     arrays, paths = {}, {}
-    for key, name in MNIST_FILES.items():                   # the four files
-        paths[key] = min(Path(data_dir).glob(f"{name}[-.]idx?-ubyte*"), default=None)
+    for key, name in (("x_train", "train-images"), ("y_train", "train-labels"),
+                      ("x_test", "t10k-images"), ("y_test", "t10k-labels")):   # four files
+        paths[key] = min((path for path in Path(data_dir).glob(f"{name}[-.]idx?-ubyte*")
+                          if path.is_file()), default=None)
         if paths[key] is None:
-            raise DataError(f"no {name}-idx?-ubyte file (.gz or not) in {data_dir}.")
+            raise DataError(f"no {name} file (.gz or not) in the folder {data_dir}.")
         arrays[key] = read_idx(paths[key])
     for images, labels in (("x_train", "y_train"), ("x_test", "y_test")):
         x, y = arrays[images], arrays[labels]
@@ -117,8 +119,7 @@ def preprocess_outputs(labels, dtype=np.float32):
 
 # ---- Tasks 5-7: the components of the network ------------------------------------------
 def layer_weights(m, n, rng=None, dtype=np.float32):
-    """Task 5: the weights (m, n) from a layer of m neurons to one of n, drawn from N(0, 1)
-    by the Generator `rng` (a new one if None) and divided by sqrt(n)."""
+    """Task 5: the weights (m, n) between layers of m and n neurons, N(0, 1) / sqrt(n)."""
     return (np.random.default_rng(rng).standard_normal((m, n)) / np.sqrt(n)).astype(dtype)
 
 
@@ -131,14 +132,13 @@ def init_weights(rng=None, dtype=np.float32):
 
 
 def sigmoid(x):
-    """Task 7: S(x) = 1 / (1 + e^-x), element-wise on an array of any shape, written as
-    (1 + tanh(x/2)) / 2, the same function: e^-x overflows in float32 below x = -88.7."""
+    """Task 7: S(x) = 1 / (1 + e^-x), element-wise, as (1 + tanh(x/2)) / 2: no overflow."""
     return 0.5 + 0.5 * np.tanh(0.5 * x)
 
 
 def sigmoid_prime(x):
-    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise. As written it is NaN below
-    x = -88.7 in float32 (infinity over infinity); S' is even, so it is taken at |x|."""
+    """Task 7: S'(x) = e^-x / (e^-x + 1)^2, element-wise, taken at |x| (S' is even): as
+    written it is NaN below x = -88.7 in float32, infinity over infinity."""
     e = np.exp(-np.abs(x))
     return e / (e + 1) ** 2
 
@@ -185,9 +185,8 @@ def update_weights(weights, deltas, lr):
 
 
 def compute_error(x, y, weights):
-    """Task 12: the error rate (0 to 1) on inputs x (N, 784), one-hot outputs y (N, 10):
-    all of x goes through forward_pass at once; the mean of "digits differ" is the rate."""
-    activations, zs = forward_pass(x, weights)                      # a3: (N, 10)
+    """Task 12: the error rate (0 to 1) on inputs x (N, 784), one-hot outputs y (N, 10)."""
+    activations, zs = forward_pass(x, weights)            # all of x at once; a3: (N, 10)
     return float(np.mean(np.argmax(activations[-1], axis=-1) != np.argmax(y, axis=-1)))
 
 
@@ -203,6 +202,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
             deltas = backpropagation(activations, zs, y, weights)         # Task 10
             update_weights(weights, deltas, lr)                           # Task 11
         seconds = time.perf_counter() - start
+        if not all(np.isfinite(w).all() for w in weights):
+            raise Diverged(f"training diverged in epoch {epoch}; lower the learning rate.")
         error_rate = compute_error(x_test, y_test, weights)               # Task 12
         history.append({"epoch": epoch, "test_error": error_rate, "seconds": seconds})
         print(f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  test error "
@@ -210,18 +211,17 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     return history
 
 
-# ---- The TP from Task 1 to Task 15, as a student runs it -------------------------------
+# ---- The TP from Task 1 to Task 15, from the command line ------------------------------
 def walk_the_tp(args):
-    """Print the answers of Question 1 and Tasks 2 to 13, then train (Task 15) with the
-    options `args` and print the test error. Returns the exit status, 0."""
+    """Print the answers to Question 1 and Tasks 2-13, then train (Task 15); return 0."""
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)            # Task 1
     print(f"Question 1: x_train {x_train.shape}, x_test {x_test.shape} (image, row, "
           f"column); y_train {y_train.shape}, y_test {y_test.shape} (image); uint8")
-    x_train, y_train = first_examples(args, x_train, y_train)
     print(f"Task 2: x_train[0], labelled {y_train[0]}, without its blank rows:\n"
           f"{digit_as_text(x_train[0])}\nand its pixels [12:17, 10:17]:\n"
           f"{x_train[0, 12:17, 10:17]}")
     show_digits(x_train, y_train)
+    x_train, y_train = first_examples(args, x_train, y_train)
     x_train, x_test = (preprocess_inputs(x) for x in (x_train, x_test))
     y_train, y_test = (preprocess_outputs(y) for y in (y_train, y_test))
     print(f"Tasks 3-4: x_train {x_train.shape} {x_train.dtype} from {x_train.min()} to "
@@ -234,11 +234,11 @@ def walk_the_tp(args):
     print(f"Task 13: test error of the untrained network: "
           f"{100 * compute_error(x_test, y_test, weights):.2f}% (a guess errs 90%)")
     print(f"Task 15: training on {len(x_train)} examples, one at a time, λ = {args.lr}")
-    train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
+    with np.errstate(over="ignore", invalid="ignore"):         # train checks the weights
+        train(x_train, y_train, x_test, y_test, weights, args.epochs, args.lr)
     return 0
 
 
-# ---- The command line, which mnist_ffnn_batched.py shares ------------------------------
 def number(kind, relation, low):
     """An argparse type: a finite `kind` (int or float) `relation` (> or >=) `low`."""
     def parse(text):
@@ -272,9 +272,9 @@ def first_examples(args, x_train, y_train):
     return x_train[:args.train_size], y_train[:args.train_size]
 
 
-def run(command, args, errors=(DataError,)):
-    """The exit status of command(args): 1 after one of `errors`, an OSError or a
-    MemoryError, each told in one sentence after `error:`; 130 after Ctrl-C."""
+def run(command, args, errors=(DataError, Diverged)):
+    """Run command(args): its exit status; 1 after an error, told in one sentence; 130
+    after Ctrl-C. The errors: those of `errors`, an OSError and a MemoryError."""
     try:
         return command(args)
     except BrokenPipeError:                 # the reader left, as in `... | head -1`

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_ffnn import (DataError, add_options, compute_error, first_examples,
+from mnist_ffnn import (DataError, Diverged, add_options, compute_error, first_examples,
                         forward_pass, init_weights, load_mnist, number, preprocess_inputs,
                         preprocess_outputs, run, sigmoid_prime, update_weights)
 
@@ -50,10 +50,6 @@ def backpropagation(activations, zs, y, weights):
 
 
 # ---- Tasks 17-18: training on batches -------------------------------------------------
-class Diverged(ArithmeticError):
-    """Training made the weights infinite or NaN: the learning rate is far too large."""
-
-
 def cross_entropy(z3, y):
     """The loss that backpropagation descends, -sum_k y_k log a3_k, summed over the rows of
     z3 (B, 10) and y (B, 10); log a3 comes from z3, so that it is finite where a3 is 0."""
@@ -87,8 +83,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, batch_
             z3[first:first + batch_size] = zs[-1]
         seconds = time.perf_counter() - start
         if not all(np.isfinite(w).all() for w in weights):
-            raise Diverged(f"training diverged in epoch {epoch}: the weights are no "
-                           "longer finite; use a smaller learning rate.")
+            raise Diverged(f"training diverged in epoch {epoch}; lower the learning rate.")
         record = {"epoch": epoch, "loss": cross_entropy(z3, y_train[order]) / n,
                   "test_error": compute_error(x_test, y_test, weights), "seconds": seconds}
         line = (f"Epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {record['loss']:.4f}  "
@@ -115,17 +110,17 @@ def weight_names(weights):
 
 
 def check_output(path):
-    """OutputError unless `path` (through a symlink) names no file yet or an .npz archive,
-    in a folder that exists or can be created (it is created now)."""
+    """OutputError unless `path` (through a symlink) ends in .npz and names no file yet or
+    a network that save_model wrote, below a folder where one can write."""
     target = Path(os.path.realpath(path))
-    if target.exists() and not (target.is_file() and target.suffix == ".npz"
-                                and zipfile.is_zipfile(target)):
-        raise OutputError(f"{path} exists and is not an .npz file, so it is not replaced; "
-                          "choose another name.")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the folder of {path}: {exc.strerror}.") from None
+    ours = (target.is_file() and zipfile.is_zipfile(target)        # its settings in it
+            and "settings.npy" in zipfile.ZipFile(target).namelist())
+    if target.suffix != ".npz" or target.exists() and not ours:
+        raise OutputError(f"cannot save to {path}: only a new .npz file, or one that "
+                          "holds a saved network, is written; choose another name.")
+    folder = next(folder for folder in target.parents if folder.exists())
+    if not (folder.is_dir() and os.access(folder, os.W_OK)):
+        raise OutputError(f"cannot save to {path}: {folder} is not a writable folder.")
 
 
 def save_model(path, weights, settings, history):
@@ -137,6 +132,7 @@ def save_model(path, weights, settings, history):
     target = Path(os.path.realpath(path))
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "xb") as f:
             np.savez(f, **dict(zip(weight_names(weights), weights)),
                      settings=json.dumps(settings), history=json.dumps(history))
@@ -174,7 +170,11 @@ def load_model(path, dtype=np.float32):
 # ---- The command line -------------------------------------------------------------------
 def batch_size(text):
     """The argparse type of --batch-size: an integer >= 1, or "all" (None)."""
-    return None if text == "all" else number(int, ">=", 1)(text)
+    if text.lower() == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither an integer >= 1 nor 'all'")
+    return int(text)
 
 
 def parse_options(argv=None):
@@ -231,8 +231,8 @@ def train_from_options(args):
         print("Training stopped: its output was closed.", file=sys.stderr)
         status = 1
     if args.save is not None:
-        options = {key: str(value) if isinstance(value, Path) else value
-                   for key, value in vars(args).items()}
+        options = {key: str(value) if isinstance(value, Path) else value for key, value
+                   in vars(args).items()} | {"stopped_early": bool(status)}   # by Ctrl-C
         save_model(args.save, weights, options, history)
         print(f"Saved to {args.save}.", file=sys.stderr if status else sys.stdout)
     error_rate = compute_error(x_test, y_test, weights)

@@ -119,6 +119,8 @@ def plots(args):
     x_test = preprocess_inputs(x_test, weights[0].dtype)
     activations, zs = forward_pass(x_test, weights)
     predicted = np.argmax(activations[-1], axis=1)
+    if args.folder.exists() and not args.folder.is_dir():
+        raise OutputError(f"{args.folder} is not a folder.")
     args.folder.mkdir(parents=True, exist_ok=True)
     drawings = {"learning_curves.png": lambda f: learning_curves(f, history),
                 "confusion_matrix.png": lambda f: confusion(f, labels, predicted),

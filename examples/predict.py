@@ -12,6 +12,7 @@ plain paper, the digit filling most of the picture.
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +32,19 @@ def read_image(path):
     Pillow's own size limit, turned as its EXIF orientation says, any transparent part
     over white. DataError, naming the file, if Pillow cannot read it."""
     from PIL import Image, ImageOps                   # Pillow comes with matplotlib
-    try:
-        with Image.open(path, formats=FORMATS) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                white = Image.new("RGBA", image.size, "white")
-                image = Image.alpha_composite(white, image.convert("RGBA"))
-            return np.asarray(image.convert("L"), dtype=np.float32) / 255
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc).rstrip(".")
-        raise DataError(f"{path}: cannot be read as an image ({reason}).") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)   # Pillow's limit
+        try:
+            with Image.open(path, formats=FORMATS) as image:
+                image = ImageOps.exif_transpose(image)
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    white = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(white, image.convert("RGBA"))
+                return np.asarray(image.convert("L"), dtype=np.float32) / 255
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).rstrip(".")
+            raise DataError(f"{path}: cannot be read as an image ({reason}).") from None
 
 
 def reduce_size(gray, side=WORKING_SIDE):
@@ -132,7 +136,11 @@ def mnist_input(gray):
 
 def read_digit(path):
     """The input (784,) of the digit in the image file `path` (DataError if none)."""
-    digit = mnist_input(read_image(path))
+    gray = read_image(path)
+    if max(gray.shape) < 28:
+        raise DataError(f"{path}: the picture is too small ({gray.shape[1]} x "
+                        f"{gray.shape[0]} pixels; MNIST's are 28 x 28).")
+    digit = mnist_input(gray)
     if digit is None:
         raise DataError(f"{path}: no digit found (no mark stands out of the paper).")
     return digit

@@ -48,7 +48,7 @@ def test_the_batched_script_prints_an_epoch_a_line(fake_mnist):
 def test_task_17_runs_at_the_tp_settings(fake_mnist):
     """The whole training set as one batch, λ = 0.001: it does not learn, and says so
     by its error rate rather than by stopping."""
-    result = run_script("mnist_ffnn_batched.py", "--batch-size", "all", "--lr", 0.001,
+    result = run_script("mnist_ffnn_batched.py", "--batch-size", "ALL", "--lr", 0.001,
                         "--epochs", 3, "--data-dir", fake_mnist)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Epoch ") == 3 and "Test error: " in result.stdout
@@ -96,8 +96,8 @@ def test_a_bad_option_is_refused(script, args, message, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--batch-size", "0"], "--batch-size: '0' is not >= 1"),
-    (["--batch-size", "1.5"], "--batch-size: invalid batch_size value: '1.5'"),
+    (["--batch-size", "0"], "--batch-size: '0' is neither an integer >= 1 nor 'all'"),
+    (["--batch-size", "1.5"], "--batch-size: '1.5' is neither an integer >= 1 nor 'all'"),
     (["--dtype", "float16"], "--dtype: invalid choice: 'float16'"),
 ])
 def test_a_bad_batched_option_is_refused(args, message, capsys):
@@ -108,7 +108,7 @@ def test_a_bad_batched_option_is_refused(args, message, capsys):
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_bad_data_is_one_sentence(script, fake_mnist, tmp_path):
     assert_clean_failure(run_script(script, "--data-dir", tmp_path / "none"),
-                         "error: no train-images-idx?-ubyte file")
+                         "error: the data folder", "does not exist")
     assert_clean_failure(run_script(script, "--data-dir", fake_mnist, "--train-size", 500),
                          "--train-size 500 is larger than the 300 training examples")
     (fake_mnist / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8bnot gzip at all")
@@ -122,10 +122,11 @@ def test_validation_larger_than_the_set(fake_mnist):
                          "--validation 300 leaves no training example")
 
 
-def test_a_learning_rate_far_too_large_is_one_sentence(fake_mnist):
-    result = run_script("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--lr", 1e300)
-    assert_clean_failure(result, "diverged in epoch 1", "use a smaller learning rate")
-    assert "Epoch" not in result.stdout
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_learning_rate_far_too_large_is_one_sentence(script, fake_mnist):
+    result = run_script(script, "--data-dir", fake_mnist, "--lr", 1e300)
+    assert_clean_failure(result, "diverged in epoch 1", "lower the learning rate")
+    assert "Epoch" not in result.stdout and "Warning" not in result.stderr
 
 
 def start(script, *args):

@@ -2,6 +2,7 @@
 and the history; a write never leaves half a file and never replaces a file that is
 not a model; a damaged or foreign file given to --load is one sentence."""
 
+import os
 import pickle
 import stat
 
@@ -46,18 +47,23 @@ def test_training_goes_on_in_place(fake_mnist, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake", "m.npz"]   # no temporary
 
 
-@pytest.mark.parametrize("name", ["README.md", "notes.npz", "folder.npz"])
+@pytest.mark.parametrize("name", ["README.md", "notes.npz", "folder.npz", "data.npz",
+                                  "new-model.txt"])
 def test_a_file_that_is_not_a_model_is_refused_before_training_and_kept(fake_mnist, tmp_path,
                                                                           name):
     target = tmp_path / name
     if name == "folder.npz":
         target.mkdir()
-    else:
+    elif name == "data.npz":                                  # someone's own arrays
+        np.savez(target, x=np.arange(3))
+    elif name != "new-model.txt":
         target.write_text("# not a model\n")
+    before = target.read_bytes() if target.is_file() else None
     result = run_script("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--save", target)
-    assert_clean_failure(result, f"{target} exists and is not an .npz file")
+    assert_clean_failure(result, f"cannot save to {target}: only a new .npz file")
     assert "Epoch" not in result.stdout
-    assert target.is_dir() if name == "folder.npz" else target.read_text() == "# not a model\n"
+    assert (target.read_bytes() if target.is_file() else None) == before
+    assert target.is_dir() == (name == "folder.npz")
 
 
 def test_a_symlink_is_followed_and_permissions_are_kept(trained, tmp_path):
@@ -92,13 +98,21 @@ def test_an_interrupted_save_leaves_the_old_file_whole(trained, tmp_path, monkey
     assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
 
 
-def test_an_output_whose_folder_cannot_be_made_is_refused_before_training(fake_mnist,
-                                                                          tmp_path):
-    (tmp_path / "a-file").write_text("")
-    target = tmp_path / "a-file" / "m.npz"
+@pytest.mark.parametrize("where", ["below a file", "in a read-only folder"])
+def test_an_output_that_cannot_be_written_is_refused_before_training(fake_mnist, tmp_path,
+                                                                     where):
+    folder = tmp_path / "place"
+    if where == "below a file":
+        folder.write_text("")
+    else:
+        folder.mkdir()
+        folder.chmod(0o555)
+        if os.access(folder, os.W_OK):                   # root writes anywhere
+            pytest.skip("the tests run as root, whom a read-only folder does not stop")
+    target = folder / "new" / "m.npz"
     result = run_script("mnist_ffnn_batched.py", "--data-dir", fake_mnist, "--save", target)
-    assert_clean_failure(result, f"cannot create the folder of {target}")
-    assert "Epoch" not in result.stdout
+    assert_clean_failure(result, f"cannot save to {target}: {folder} is not a writable folder")
+    assert "Epoch" not in result.stdout and not (folder / "new").exists()
     with pytest.raises(OutputError):
         save_model(target, [], {}, [])
 

@@ -90,11 +90,12 @@ def test_usual_and_tp_names_raw_or_gz(tmp_path):
 
 
 def test_missing_folder_and_file(tmp_path):
-    with pytest.raises(DataError, match="no train-images-idx.-ubyte file .* in .*nowhere"):
+    with pytest.raises(DataError, match="the data folder .*nowhere does not exist"):
         load_mnist(tmp_path / "nowhere")
     directory = write_fake_mnist(tmp_path / "d")
     (directory / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(DataError, match="no t10k-labels-idx.-ubyte file"):
+    (directory / "t10k-labels-idx1-ubyte").mkdir()            # a folder is not the file
+    with pytest.raises(DataError, match="no t10k-labels file .* in the folder"):
         load_mnist(directory)
 
 
