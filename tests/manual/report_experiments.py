@@ -202,7 +202,7 @@ def section_task18(data, split, epochs, grids, seeds, results):
 
 
 # ---- The default run, and what the trained network gets wrong --------------------------
-def section_default(data, epochs, seeds, out, results):
+def section_default(data, epochs, seeds, results):
     def more(record, weights):
         record["train_error"] = ffnn.compute_error(data[0], data[1], weights)
         activations, zs = ffnn.forward_pass(data[2], weights)
@@ -227,10 +227,6 @@ def section_default(data, epochs, seeds, out, results):
                                           "count": int(off.ravel()[k])} for k in top],
                           "errors_by_digit": off.sum(axis=1).tolist()}
     results["most_frequent_digit_error"] = float(1 - counts.sum(axis=1).max() / len(labels))
-    from matplotlib.figure import Figure
-    figure = Figure(figsize=(6.5, 5.5), layout="constrained")
-    plots.confusion(figure, labels, predicted)
-    plots.save_figure(figure, out / "confusion_matrix.png")
     return first
 
 
@@ -430,7 +426,7 @@ def main():
     say("Task 18 (batch sizes) ...")
     section_task18(data, split, epochs, grids, seeds, results)
     say("The default run ...")
-    weights = section_default(data, long, seeds, out, results)
+    weights = section_default(data, long, seeds, results)
     result_figures(out, results)
     draw_screenshot(weights, out / "draw.png")
     results["minutes"] = (time.perf_counter() - start) / 60
