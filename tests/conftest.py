@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
+os.environ.setdefault("OMP_NUM_THREADS", "1")    # before NumPy starts, as the scripts do
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "examples")]

@@ -1,6 +1,6 @@
 """Regenerate the numbers and figures of report.md (not a test: run it by hand).
 
-    python tests/manual/report_experiments.py               # about 45 minutes, 2 cores
+    python tests/manual/report_experiments.py               # about 53 minutes, 2 cores
     python tests/manual/report_experiments.py --quick       # a small subset, 1 minute
     python tests/manual/report_experiments.py --tables      # only report.md's tables
 
