@@ -151,12 +151,12 @@ def load_model(path, dtype=np.float32):
     weights are not finite or not the arrays init_weights makes."""
     expected = init_weights(dtype=dtype)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as archive:
             weights = [archive[name].astype(dtype) for name in weight_names(expected)]
             settings = json.loads(str(archive["settings"]))
             history = json.loads(str(archive["history"]))
-    except (KeyError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
-        # an array missing, a foreign or damaged file, an .npy file: NumPy's own reasons
+    except (KeyError, ValueError, TypeError, AttributeError, EOFError,  # an array missing,
+            zipfile.BadZipFile, zlib.error):    # a foreign or damaged file, an .npy file
         raise DataError(f"{path}: not a network of these layers saved by "
                         "--save.") from None
     shapes, wanted = [w.shape for w in weights], [w.shape for w in expected]

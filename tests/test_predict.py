@@ -55,7 +55,8 @@ def test_a_sideways_photo_reads_as_the_upright_one(trained, test_digits, tmp_pat
         sideways = photos.photo(images[k], np.random.default_rng(k), (900, 1200), 6)
         (tmp_path / "upright.jpg").write_bytes(upright)
         (tmp_path / "sideways.jpg").write_bytes(sideways)
-        assert Image.open(tmp_path / "sideways.jpg").size == (900, 1200)      # stored turned
+        with Image.open(tmp_path / "sideways.jpg") as stored:
+            assert stored.size == (900, 1200)                              # stored turned
         a, b = (predict.read_digit(tmp_path / name) for name in ("upright.jpg", "sideways.jpg"))
         assert np.corrcoef(a, b)[0, 1] > 0.95
         assert answer(trained[0], a) == answer(trained[0], b)
