@@ -96,9 +96,8 @@ def main():
         print(f"  {name:<14} {row['threads']} thread{'s' if row['threads'] > 1 else ' '}"
               f"  {row['median']:6.2f}  ({row['min']:.2f}-{row['max']:.2f})"
               f"{'  one core busy' if row['busy'] else ''}")
-    import numpy
     table = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
-             "python": platform.python_version(), "numpy": numpy.__version__,
+             "python": platform.python_version(), "numpy": np.__version__,
              "repeats": args.repeats, "minutes": (time.perf_counter() - start) / 60,
              "rows": rows}
     out = ROOT / ("figures" if args.update_report else "runs") / "benchmark.json"
