@@ -346,10 +346,9 @@ def report_tables(r, bench):
                         "|---|" + "---|" * len(shown), "| test error | " + " | ".join(
                             pct(e["test_error"]) for e in r["task15"]["epochs"]
                             if e["epoch"] in shown) + " |"]
-    tables["task17"] = ["| update | loss before it | test error after it | digit answered "
-                        "| largest \\|z₃\\| |", "|---|---|---|---|---|"] + [
-        f"| {e['epoch']} | {e['loss']:.3g} | {pct(e['test_error'])} | "
-        f"{e['majority_digit']} | {e['max_abs_z3']:.0f} |"
+    tables["task17"] = ["| update | loss before it | test error after it | digit answered |",
+                        "|---|---|---|---|"] + [
+        f"| {e['epoch']} | {e['loss']:.3g} | {pct(e['test_error'])} | {e['majority_digit']} |"
         for e in r["task17"]["tp"] if e["epoch"] in (1, 2, 10, 30)]
     rows = [f"| {s['batch_size'] or 'all'} | {over_seeds(s['tp_final'])} | {s['best_lr']:g} "
             f"| {over_seeds(s['tuned_final'])} |" for s in r["task18"]["study"]]
