@@ -232,7 +232,7 @@ def train_from_options(args):
         status = 1
     if args.save is not None:
         options = {key: str(value) if isinstance(value, Path) else value for key, value
-                   in vars(args).items()} | {"stopped_early": bool(status)}   # by Ctrl-C
+                   in vars(args).items()} | {"stopped_early": bool(status)}   # ^C or pipe
         save_model(args.save, weights, options, history)
         print(f"Saved to {args.save}.", file=sys.stderr if status else sys.stdout)
     error_rate = compute_error(x_test, y_test, weights)
