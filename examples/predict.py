@@ -19,12 +19,19 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
-from mnist_ffnn import DataError, digit_as_text, forward_pass, run  # noqa: E402
+from mnist_ffnn import DataError, forward_pass, run  # noqa: E402
 from mnist_ffnn_batched import load_model  # noqa: E402
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")   # raster formats only
 WORKING_SIDE = 256        # a larger picture is reduced to 256-511 pixels on its long side
 MIN_CONTRAST = 0.1        # the least darkness of ink below the paper (0 white, 1 black)
+
+
+def digit_as_text(image):
+    """A grey image (28, 28) of uint8 as text, without its blank rows: // 26 maps 0-255
+    to 0-9, and fancy indexing picks one of ten characters per pixel, twice."""
+    picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]
+    return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
 
 
 def read_image(path):
