@@ -73,11 +73,12 @@ def load_mnist(data_dir=DATA_DIR):
 def show_digits(images, labels):
     """Task 2: show the first nine images (N, 28, 28) with their labels (N,) as one 3 x 3
     mosaic with plt.imshow, in a window that the user closes (if there is a display)."""
+    mosaic = images[:9].reshape(3, 3, 28, 28).swapaxes(1, 2).reshape(84, 84)
     try:
         import matplotlib.pyplot as plt     # here, so that importing this file is quick
-    except ValueError:                      # MPLBACKEND names no backend matplotlib has
-        return print("Task 2: MPLBACKEND names no matplotlib backend; nothing is shown.")
-    plt.imshow(images[:9].reshape(3, 3, 28, 28).swapaxes(1, 2).reshape(84, 84), cmap="gray")
+        plt.imshow(mosaic, cmap="gray")
+    except (ValueError, ImportError):       # MPLBACKEND, set outside, does not run here
+        return print("Task 2: MPLBACKEND names no backend that can run here; no picture.")
     plt.title("labels: " + "   ".join(map(str, labels[:9].reshape(3, 3).tolist())))
     if plt.gcf().canvas.required_interactive_framework is None:     # Agg: no window
         return print("Task 2: there is no display here, so plt.imshow shows nothing.")
@@ -203,9 +204,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001):
     return history
 
 
-# ---- Tasks 1-15 from the command line: python mnist_ffnn.py ---------------------------
 def walk_the_tp(args):
-    """Print the answers to Question 1 and Tasks 2-13, then train (Task 15); return 0."""
+    """python mnist_ffnn.py: answer Question 1 and Tasks 2-13, then train (Task 15)."""
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)            # Task 1
     print(f"Question 1: x_train {x_train.shape}, x_test {x_test.shape} (image, row, "
           f"column); y_train {y_train.shape}, y_test {y_test.shape} (image); uint8")

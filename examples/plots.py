@@ -120,7 +120,8 @@ def hidden_activations(figure, x, labels, weights):
 def plots(args):
     """Write the five figures of the network in args.model to args.folder, saying where.
     Returns the exit status, 0."""
-    from matplotlib.figure import Figure                # no window: files only
+    os.environ["MPLBACKEND"] = "Agg"        # files only: whatever backend was asked for
+    from matplotlib.figure import Figure
     weights, runs, history = load_model(args.model)
     if not history:
         raise DataError(f"{args.model}: it holds no training history to draw.")
