@@ -108,7 +108,7 @@ def layer_weights(m, n, rng=None, dtype=np.float32):
 def init_weights(rng=None, dtype=np.float32):
     """Task 6: the weight matrices [w1 (784, 128), w2 (128, 64), w3 (64, 10)], drawn by
     the Generator `rng`, or by one Generator seeded with `rng` (an int, or None)."""
-    rng = np.random.default_rng(rng)      # once: each layer draws on from the last one
+    rng = np.random.default_rng(rng)      # one stream for all layers (a Generator is kept)
     w1 = layer_weights(784, 128, rng, dtype)          # the 28 x 28 pixels -> layer 1
     w2 = layer_weights(128, 64, rng, dtype)
     w3 = layer_weights(64, 10, rng, dtype)            # layer 2 -> the ten digits
@@ -163,7 +163,7 @@ def backpropagation(activations, zs, y, weights):
     # sum of each example's change. One example is a batch of one (np.atleast_2d makes a
     # row (1, n) of a 1-D array, which has no column form): a column times a row.
     a0, a1, a2, e1, e2, e3 = (np.atleast_2d(v) for v in (a0, a1, a2, e1, e2, e3))
-    return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]   # np.dot: see Speed
+    return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]  # np.dot: report, Speed
 
 
 def update_weights(weights, deltas, lr):

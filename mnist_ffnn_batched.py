@@ -31,6 +31,8 @@ from mnist_ffnn import (DataError, backpropagation, check_finite, compute_error,
                         forward_pass, init_weights, load_mnist, number, options,
                         preprocess_inputs, preprocess_outputs, run, update_weights)
 
+LR, BATCH_SIZE = 0.03, 10         # the command line's defaults, chosen in report.md
+
 
 # ---- Tasks 17-18: training on batches -------------------------------------------------
 def cross_entropy(z3, y):
@@ -45,11 +47,11 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, batch_
           rng=None, validation=None, history=None):
     """Tasks 17-18: train `weights` in place on x_train (N, 784), y_train (N, 10), in
     batches of `batch_size` examples, in a new order drawn by the Generator `rng` each
-    epoch (in their order if None). After each epoch, print its mean loss, the error
-    rate on (x_test, y_test) and on `validation`, a pair (x, y), if given, and append
-    its record to `history` (a list, numbering epochs on from it), which is returned."""
+    epoch (in their order if None). After each epoch, print its mean loss (each example's
+    before its batch's update) and the error rates on (x_test, y_test) and `validation`,
+    a pair (x, y), if given; append its record to `history` (a list), which is returned."""
     history = [] if history is None else history
-    n, last = len(x_train), len(history) + epochs
+    n, last = len(x_train), len(history) + epochs      # epochs numbered on from history
     for epoch in range(len(history) + 1, last + 1):               # the loop over epochs
         start = time.perf_counter()
         order = np.arange(n) if rng is None else rng.permutation(n)
@@ -77,9 +79,8 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, batch_
 
 # ---- A trained network in a file: its weights, how it was trained, a check -------------
 def probe(weights):
-    """z3 (10,) of the network `weights` for a fixed input, in float64: saved with the
-    network, so that loading it with code that computes otherwise (another activation,
-    biases) is refused instead of giving wrong answers."""
+    """z3 (10,) of the network `weights` for a fixed input, in float64: saved with it, so
+    that code computing otherwise (another activation, say) refuses to load it."""
     a0 = np.linspace(0, 1, len(weights[0]))                     # a grey ramp (784,)
     return forward_pass(a0, [np.asarray(w, np.float64) for w in weights])[1][-1]
 
@@ -124,7 +125,6 @@ def load_model(path, dtype=np.float32):
 
 
 # ---- The command line -------------------------------------------------------------------
-LR, BATCH_SIZE = 0.03, 10                         # the defaults, chosen in report.md
 def batch_size(text):
     """The argparse type of --batch-size: an integer >= 1, or "all" (None)."""
     return None if text.lower() == "all" else number(int, 1)(text)

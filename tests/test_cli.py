@@ -137,9 +137,10 @@ def start(script, *args):
     """Start `python -u script args...` and wait for its first epoch line."""
     process = subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, args)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while not process.stdout.readline().startswith("Epoch"):
-        pass
-    return process
+    for line in process.stdout:                 # until its first epoch line, or its end
+        if line.startswith("Epoch"):
+            return process
+    raise AssertionError(f"{script} ended before its first epoch: {process.stderr.read()}")
 
 
 def test_ctrl_c_in_the_per_example_script(fake_mnist):

@@ -116,14 +116,13 @@ def test_missing_folders_are_created(fake_mnist, tmp_path):
 
 
 def other_network(weights, how):
-    """Arrays that another network, trained by other code, would have saved."""
+    """The arrays that another network, trained by other code, would have saved."""
     rng = np.random.default_rng(5)
-    if how == "other layers":                              # as 784-256-10 would
-        return [rng.standard_normal((weights[0].shape[0], 256)),
-                rng.standard_normal((256, weights[-1].shape[1]))]
-    if how == "biases":                                    # a vector after each matrix
-        return [array for w in weights for array in (w, rng.standard_normal(w.shape[1]))]
-    return weights
+    if how == "other layers":                          # n0-7-n_last, one hidden layer
+        return [rng.standard_normal((weights[0].shape[0], 7)),
+                rng.standard_normal((7, weights[-1].shape[-1]))]
+    return [array for w in weights                     # a bias vector after each array
+            for array in (w, rng.standard_normal(w.shape[-1]))]
 
 
 @pytest.mark.parametrize("case, fragment", [
@@ -151,9 +150,12 @@ def test_a_file_that_is_not_this_network_is_one_sentence(trained, tmp_path, case
             np.save(f, weights[0])
     elif case == "text":
         path.write_text("not a model")
-    elif case == "another activation":                   # saved by code using tanh
+    elif case == "another activation":                   # by code computing otherwise
+        def other_forward_pass(a0, weights):
+            activations, zs = mnist_ffnn.forward_pass(a0, weights)
+            return activations, [2 * z for z in zs]
         with monkeypatch.context() as patched:
-            patched.setattr(mnist_ffnn, "sigmoid", np.tanh)
+            patched.setattr(mnist_ffnn_batched, "forward_pass", other_forward_pass)
             save_model(path, weights, [], [])
     else:
         with monkeypatch.context() as patched:            # saved by code of other layers
