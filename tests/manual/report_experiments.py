@@ -2,12 +2,13 @@
 
     python tests/manual/report_experiments.py               # about 53 minutes, 2 cores
     python tests/manual/report_experiments.py --quick       # a small subset, 1 minute
-    python tests/manual/report_experiments.py --tables      # only report.md's tables
+    python tests/manual/report_experiments.py --tables      # figures, tables from results
 
 Writes results.json and the report's figures to figures/ (runs/report-quick/ with
 --quick), then rewrites the tables of report.md, each found by its header row, from
 figures/results.json and figures/benchmark.json (written by tests/manual/benchmark.py). Learning rates are chosen on 10,000 training examples held
-out (seeded), never on the test set. Times are the benchmark's, not measured here.
+out (the last 10,000, as --validation holds out), never on the test set. Times are the
+benchmark's, not measured here: this script may run beside other work.
 """
 
 import os
@@ -50,11 +51,13 @@ def spread(values):
             "max": float(max(values))}
 
 
-def run(data, epochs, lr, batch_size, seed=0, validation=None, every_epoch=None):
+def run(data, epochs, lr, batch_size, seed=0, validation=None, every_epoch=None,
+        give_up=False):
     """Train as `python mnist_ffnn_batched.py --seed SEED` does (the same draws), one
     epoch at a time; returns (history, weights). every_epoch(record, weights) may add
     figures to each epoch's record. A run whose weights stop being finite ends there,
-    its last record saying so."""
+    its last record saying so; with `give_up`, so does a run still above 85 % error
+    (validation, else test) after two epochs: it does not learn."""
     x_train, y_train, x_test, y_test = data
     rng = np.random.default_rng(seed)
     weights = ffnn.init_weights(rng)
@@ -62,14 +65,18 @@ def run(data, epochs, lr, batch_size, seed=0, validation=None, every_epoch=None)
     for epoch in range(1, epochs + 1):
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                quietly(batched.train, x_train, y_train, x_test, y_test, weights, 1, lr,
-                        batch_size or len(x_train), rng, validation, history)
-        except ffnn.DataError:                     # diverged
+                quietly(batched.train, x_train, y_train, x_test, y_test, weights, epochs=1,
+                        lr=lr, batch_size=batch_size or len(x_train), rng=rng,
+                        validation=validation, history=history)
+        except ffnn.DataError:                                   # diverged
             history.append({"epoch": epoch, "diverged": True})
             break
-        history[-1]["epoch"] = epoch
         if every_epoch is not None:
             every_epoch(history[-1], weights)
+        error = history[-1].get("validation_error", history[-1]["test_error"])
+        if give_up and epoch >= 2 and error > 0.85:
+            history[-1]["gave_up"] = True
+            break
     return history, weights
 
 
@@ -99,7 +106,16 @@ def section_data(raw, data, out, results):
         axes.set_title(f"x_train[{k}]: label {y_train[k]}", fontsize=9)
         axes.axis("off")
     plots.save_figure(figure, out / "mnist_digits.png")
-    results["task7"] = {"exp_overflow": float(np.log(np.finfo(np.float32).max))}
+    x = -np.arange(0, 120, 0.01, dtype=np.float32)           # 0, -0.01, ..., -119.99
+    with np.errstate(over="ignore", invalid="ignore"):
+        tp_s = 1 / (1 + np.exp(-x))                            # the TP's formulas
+        tp_s_prime = np.exp(-x) / (np.exp(-x) + 1) ** 2
+    results["task7"] = {"exp_overflow": float(np.log(np.finfo(np.float32).max)),
+                        "tanh_form_zero_from": float(x[ffnn.sigmoid(x) == 0].max()),
+                        "tp_s_at_minus_20": float(tp_s[x == -20][0]),
+                        "tp_s_zero_from": float(x[tp_s == 0].max()),
+                        "tp_s_prime_nan_from": float(x[np.isnan(tp_s_prime)].max()),
+                        "largest_difference": float(np.abs(ffnn.sigmoid(x) - tp_s).max())}
     weights = ffnn.init_weights(np.random.default_rng(0))
     activations, zs = ffnn.forward_pass(data[0][0], weights)
     results["task9"] = {"output": activations[-1].tolist(),
@@ -128,7 +144,8 @@ def section_data(raw, data, out, results):
 def section_task15(data, epochs, results):
     weights = ffnn.init_weights(np.random.default_rng(0))
     history = ffnn.train(*data, weights, epochs=epochs, lr=0.001)       # prints its lines
-    results["task15"] = {"lr": 0.001, "epochs": history}
+    results["task15"] = {"lr": 0.001, "epochs": history,
+                         "updates": epochs * len(data[0])}
 
 
 # ---- Task 17: the whole training set as one batch --------------------------------------
@@ -150,7 +167,7 @@ def frozen_run(data, epochs, lr, frozen):
     for epoch in range(1, epochs + 1):
         activations, zs = ffnn.forward_pass(x_train, weights)
         loss = batched.cross_entropy(zs[-1], y_train) / len(x_train)
-        deltas = batched.backpropagation(activations, zs, y_train, weights)
+        deltas = ffnn.backpropagation(activations, zs, y_train, weights)
         ffnn.update_weights(weights, [0 * d if i in frozen else d
                                       for i, d in enumerate(deltas)], lr)
         history.append({"epoch": epoch, "loss": loss,
@@ -162,7 +179,7 @@ def section_task17(data, split, epochs, grid, results):
     history, _ = run(data, epochs, 0.001, None, every_epoch=lambda r, w: diagnose(r, w, data))
     weights = ffnn.init_weights(np.random.default_rng(0))
     activations, zs = ffnn.forward_pass(data[0], weights)
-    deltas = batched.backpropagation(activations, zs, data[1], weights)
+    deltas = ffnn.backpropagation(activations, zs, data[1], weights)
     step = [float(np.linalg.norm(0.001 * d) / np.linalg.norm(w))
             for d, w in zip(deltas, weights)]
     saturated_before = [float(np.mean(np.abs(z) > 5)) for z in zs[:2]]
@@ -171,10 +188,14 @@ def section_task17(data, split, epochs, grid, results):
     first_update = {"relative_step": step, "saturated_before": saturated_before,
                     "saturated_after": [float(np.mean(np.abs(z) > 5)) for z in zs_after[:2]],
                     "s_prime_5": float(ffnn.sigmoid_prime(5.0))}
-    tuning = {str(lr): last(run(split[0], epochs, lr, None, validation=split[1])[0],
-                            "validation_error") for lr in grid}
+    tuning_runs = {str(lr): run(split[0], epochs, lr, None, validation=split[1])[0]
+                   for lr in grid}
+    tuning = {lr: last(h, "validation_error") for lr, h in tuning_runs.items()}
     chosen = best(tuning)
     results["task17"] = {"tp": history, "first_update": first_update,
+                         "updates": epochs, "tuning_runs": tuning_runs,
+                         "swing": {lr: swing(h, "validation_error", epochs // 3)
+                                   for lr, h in tuning_runs.items()},
                          "only_w3": frozen_run(data, epochs, 0.001, (0, 1)),
                          "w3_frozen": frozen_run(data, epochs, 0.001, (2,)),
                          "validation_by_lr": tuning, "best_lr": chosen,
@@ -182,18 +203,37 @@ def section_task17(data, split, epochs, grid, results):
     say(f"Task 17: λ = 0.001: {last(history):.4f}; validation by λ {tuning}")
 
 
+def swing(history, key, count):
+    """The mean change of `key` from one epoch to the next over the last `count` epochs of
+    `history`: how much a run goes up and down (None if it diverged)."""
+    values = [r[key] for r in history if key in r][-count - 1:]
+    return float(np.mean(np.abs(np.diff(values)))) if len(values) > count else None
+
+
 # ---- Task 18: batch sizes ---------------------------------------------------------------
+def epochs_to(history, error):
+    """The epochs it takes the run `history` to reach a test error of `error` or less,
+    or None (times per epoch are the benchmark's, measured on a quiet machine)."""
+    reached = [r["epoch"] for r in history if r.get("test_error", 1) <= error]
+    return reached[0] if reached else None
+
+
 def section_task18(data, split, epochs, grids, seeds, results):
     study = []
     for batch_size, grid in grids.items():
         tp = [run(data, epochs, 0.001, batch_size, seed)[0] for seed in seeds]
-        tuning = {str(lr): last(run(split[0], epochs, lr, batch_size,
-                                    validation=split[1])[0], "validation_error")
-                  for lr in grid}
+        tuning_runs = {str(lr): run(split[0], epochs, lr, batch_size, validation=split[1],
+                                    give_up=True)[0] for lr in grid}
+        tuning = {lr: last(h, "validation_error") for lr, h in tuning_runs.items()}
         chosen = best(tuning)
+        stuck = [float(lr) for lr, h in tuning_runs.items() if h[-1].get("diverged")
+                 or h[-1].get("gave_up") or h[-1]["validation_error"] > 0.5]
         tuned = [run(data, epochs, chosen, batch_size, seed)[0] for seed in seeds]
         study.append({"batch_size": batch_size, "validation_by_lr": tuning,
                       "best_lr": chosen, "tp": tp, "tuned": tuned,
+                      "stops_learning_at": min(stuck, default=None),
+                      "epochs_to": {str(error): [epochs_to(h, error) for h in tuned]
+                                    for error in (0.05, 0.03)},
                       "tp_final": spread([last(h) for h in tp]),
                       "tuned_final": spread([last(h) for h in tuned])})
         say(f"Task 18, B = {batch_size or 'all'}: λ = 0.001 {study[-1]['tp_final']['values']};"
@@ -202,32 +242,61 @@ def section_task18(data, split, epochs, grids, seeds, results):
 
 
 # ---- The default run, and what the trained network gets wrong --------------------------
-def section_default(data, epochs, seeds, results):
+def section_default(data, split, epochs, seeds, candidates, results):
+    """30-epoch runs of each candidate (B, λ) for the default: on the held-out split
+    (seed 0), then on the test set for each seed, each epoch's training error, test loss,
+    and the loss and confidence on the test images it misreads."""
+    labels = np.argmax(data[3], axis=1)
+
     def more(record, weights):
         record["train_error"] = ffnn.compute_error(data[0], data[1], weights)
         activations, zs = ffnn.forward_pass(data[2], weights)
-        record["test_loss"] = batched.cross_entropy(zs[-1], data[3]) / len(data[2])
+        a3 = activations[-1]
+        wrong = np.argmax(a3, axis=1) != labels
+        losses = -np.log(np.maximum(a3[np.arange(len(labels)), labels], 1e-30))
+        record.update({"test_loss": batched.cross_entropy(zs[-1], data[3]) / len(labels),
+                       "misread_loss": float(losses[wrong].mean()),
+                       "misread_confidence": float(a3[wrong].max(axis=1).mean()),
+                       "misread_share_of_loss": float(losses[wrong].sum() / losses.sum()),
+                       "right_loss": float(losses[~wrong].mean())})
 
-    runs, first = {}, None
-    for seed in seeds:
-        history, weights = run(data, epochs, DEFAULTS.lr, DEFAULTS.batch_size, seed,
-                               every_epoch=more)
-        runs[str(seed)], first = history, first or weights
-        say(f"default run, seed {seed}: {last(history):.4f}")
-    labels = np.argmax(data[3], axis=1)
-    predicted = np.argmax(ffnn.forward_pass(data[2], first)[0][-1], axis=1)
-    counts = np.bincount(10 * labels + predicted, minlength=100).reshape(10, 10)
-    off = counts - np.diag(np.diag(counts))
-    top = np.argsort(off.ravel(), kind="stable")[::-1][:3]
-    results["default"] = {"batch_size": DEFAULTS.batch_size, "lr": DEFAULTS.lr,
-                          "runs": runs, "final": spread([last(h) for h in runs.values()]),
-                          "lowest_test_loss_epoch": int(np.argmin(
-                              [r["test_loss"] for r in runs[str(seeds[0])]]) + 1),
-                          "confusions": [{"true": int(k // 10), "predicted": int(k % 10),
-                                          "count": int(off.ravel()[k])} for k in top],
-                          "errors_by_digit": off.sum(axis=1).tolist()}
-    results["most_frequent_digit_error"] = float(1 - counts.sum(axis=1).max() / len(labels))
-    return first
+    compared, weights_of = [], {}
+    for batch_size, lr in candidates:
+        validation = run(split[0], epochs, lr, batch_size, validation=split[1])[0]
+        runs = {}
+        for seed in seeds:
+            history, weights = run(data, epochs, lr, batch_size, seed, every_epoch=more)
+            runs[str(seed)] = history
+            weights_of.setdefault((batch_size, lr), weights)
+        finals = [last(h) for h in runs.values()]
+        predicted = np.argmax(ffnn.forward_pass(data[2], weights_of[(batch_size, lr)])[0][-1],
+                              axis=1)
+        counts = np.bincount(10 * labels + predicted, minlength=100).reshape(10, 10)
+        off = counts - np.diag(np.diag(counts))
+        top = np.argsort(off.ravel(), kind="stable")[::-1][:3]
+        p = float(np.mean(finals))
+        compared.append({
+            "batch_size": batch_size, "lr": lr, "validation": validation,
+            "runs": runs, "final": spread(finals),
+            "binomial_sd": float(np.sqrt(p * (1 - p) / len(labels))),
+            "epoch_to_epoch": float(np.mean([np.std([r["test_error"] for r in h[-10:]])
+                                             for h in runs.values()])),
+            "lowest_test_loss_epoch": int(np.argmin(
+                [r["test_loss"] for r in runs[str(seeds[0])]]) + 1),
+            "confusions": [{"true": int(k // 10), "predicted": int(k % 10),
+                            "count": int(off.ravel()[k])} for k in top],
+            "errors_by_digit": off.sum(axis=1).tolist()})
+        say(f"default candidate B = {batch_size}, λ = {lr}: {finals}")
+    results["default_candidates"] = compared
+    results["most_frequent_digit_error"] = float(
+        1 - np.bincount(labels).max() / len(labels))
+    return weights_of[(DEFAULTS.batch_size, DEFAULTS.lr)]
+
+
+def default_of(results):
+    """The candidate of results.json that the batched script now has as its default."""
+    return next(c for c in results["default_candidates"]
+                if (c["batch_size"], c["lr"]) == (DEFAULTS.batch_size, DEFAULTS.lr))
 
 
 # ---- The figures drawn from results.json -----------------------------------------------
@@ -287,7 +356,7 @@ def result_figures(out, results):
 
     figure = Figure(figsize=(11, 3.8), layout="constrained")
     error_axes, loss_axes = figure.subplots(1, 2)
-    h = results["default"]["runs"][str(results["seeds"][0])]
+    h = default_of(results)["runs"][str(results["seeds"][0])]
     curve(error_axes, h, "train_error", marker="o", label="training set")
     curve(error_axes, h, "test_error", marker="s", label="test set")
     curve(loss_axes, h, "loss", 1, marker="o", label="training set (during the epoch)")
@@ -391,20 +460,23 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="a small subset and few epochs, into runs/report-quick/")
     parser.add_argument("--tables", action="store_true",
-                        help="only rewrite report.md's tables from figures/*.json")
+                        help="only redraw the figures and rewrite report.md's tables "
+                             "from figures/*.json")
     args = parser.parse_args()
     if args.tables:
+        result_figures(ROOT / "figures",
+                       json.loads((ROOT / "figures" / "results.json").read_text()))
         return refresh_report_tables()
     out = ROOT / ("runs/report-quick" if args.quick else "figures")
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if args.quick:
         size, held, epochs, long, seeds = 3000, 500, 2, 3, [0, 1]
-        grids = {1: [0.01], 10: [0.01, 0.03], 100: [0.03], 1000: [0.003], None: [1e-4]}
+        grids = {1: [0.01, 3], 10: [0.01, 0.03], 100: [0.03], 1000: [0.003], None: [1e-4]}
         whole_grid = [1e-4, 3e-5]
     else:
         size, held, epochs, long, seeds = None, 10000, 10, 30, [0, 1, 2]
-        grid = [0.001, 0.003, 0.01, 0.03, 0.1]                  # the same for every B
+        grid = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3]       # the same for every B
         grids = {1: grid, 10: grid, 100: grid, 1000: grid,
                  None: [1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3]}
         whole_grid = grids[None]
@@ -412,9 +484,8 @@ def main():
     raw = (raw[0][:size], raw[1][:size], raw[2], raw[3])
     data = (ffnn.preprocess_inputs(raw[0]), ffnn.preprocess_outputs(raw[1]),
             ffnn.preprocess_inputs(raw[2]), ffnn.preprocess_outputs(raw[3]))
-    held_out = np.random.default_rng(123).permutation(len(data[0])) < held
-    split = ((data[0][~held_out], data[1][~held_out], data[2], data[3]),
-             (data[0][held_out], data[1][held_out]))
+    split = ((data[0][:-held], data[1][:-held], data[2], data[3]),   # as --validation:
+             (data[0][-held:], data[1][-held:]))                     # the last examples
     results = {"quick": args.quick, "seeds": seeds, "train_size": size,
                "validation_size": held}
     section_data(raw, data, out, results)
@@ -425,7 +496,11 @@ def main():
     say("Task 18 (batch sizes) ...")
     section_task18(data, split, epochs, grids, seeds, results)
     say("The default run ...")
-    weights = section_default(data, long, seeds, results)
+    candidates = [(DEFAULTS.batch_size, DEFAULTS.lr)] + [
+        (s["batch_size"], s["best_lr"]) for s in results["task18"]["study"]
+        if s["batch_size"] == 100 and (100, s["best_lr"]) != (DEFAULTS.batch_size,
+                                                                DEFAULTS.lr)]
+    weights = section_default(data, split, long, seeds, candidates, results)
     result_figures(out, results)
     draw_screenshot(weights, out / "draw.png")
     results["minutes"] = (time.perf_counter() - start) / 60
