@@ -7,7 +7,8 @@ Pillow only, independently of the reader they test."""
 import io
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
+from numpy.lib.stride_tricks import sliding_window_view
 
 EXIF_ORIENTATION = 0x0112     # the EXIF tag; 6: "turn the stored picture 90° clockwise"
 
@@ -68,3 +69,115 @@ def photo(digit, rng, size=(1200, 1600), orientation=None, ink=True):
     pixels *= (light * (1 - 0.5 * shadow))[..., None]
     pixels += 0.03 * rng.standard_normal(pixels.shape, np.float32)
     return encode(pixels, "jpeg", orientation)
+
+
+# ---- Drawings in a paint program and harder photos (issue 29) ----------------------------
+PAPERS = {"white": (0.95, 0.94, 0.92), "yellow": (0.98, 0.90, 0.35),
+          "pink": (0.95, 0.75, 0.80), "blue": (0.70, 0.85, 0.95), "green": (0.75, 0.92, 0.70)}
+INKS = {"black": (0.10, 0.10, 0.12), "blue": (0.15, 0.20, 0.70), "red": (0.75, 0.10, 0.10),
+        "teal": (0.0, 0.50, 0.50), "green": (0.10, 0.45, 0.15)}
+BRUSHES = {"thin": (1, 2), "medium": (1 / 14, 1 / 10), "thick": (1 / 7, 1 / 5)}   # px or side
+
+
+def centre_line(digit, side):
+    """The centre line (side, side) of bool of the MNIST digit (28, 28) enlarged to a
+    square of `side` pixels: the pixels of the smoothed, enlarged digit that are the
+    brightest of their two neighbours in three of the four directions (row, column,
+    diagonals), as a stroke's middle is across it and along both slants."""
+    big = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
+    soft = np.asarray(big.filter(ImageFilter.GaussianBlur(side / 16)), np.float32)
+    a = np.pad(soft, 1)
+    h, w = soft.shape
+    count = np.zeros(soft.shape, int)
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):           # the four directions
+        before = a[1 - dr:1 - dr + h, 1 - dc:1 - dc + w]
+        after = a[1 + dr:1 + dr + h, 1 + dc:1 + dc + w]
+        count += (soft > before) & (soft >= after)
+    return (count >= 2) & (soft > 0.3 * soft.max())
+
+
+def brush(line, width):
+    """line (H, W) of bool painted with a square brush `width` pixels wide: (H, W)."""
+    a = line.astype(np.float32)
+    for axis in (0, 1):
+        a = np.pad(a, [(width // 2, (width - 1) // 2) if k == axis else (0, 0)
+                       for k in (0, 1)])
+        a = sliding_window_view(a, width, axis=axis).max(axis=-1)
+    return a
+
+
+def drawing(digit, rng, stroke, canvas, colours=("black", "white")):
+    """A drawing of the digit (28, 28) in a paint program, as PNG bytes: its centre line
+    painted with a brush of `stroke` width ("thin": 1-2 pixels; "medium", "thick": a
+    share of the canvas) on a `canvas` ("small": 56-100 pixels; "large": 300-600),
+    the digit filling 55-95 % of it; ink and paper of `colours`, possibly reversed."""
+    side = int(rng.integers(56, 101) if canvas == "small" else rng.integers(300, 601))
+    size = int(side * rng.uniform(0.55, 0.95))
+    low, high = BRUSHES[stroke]
+    width = int(rng.integers(low, high + 1)) if stroke == "thin" else \
+        max(1, round(side * rng.uniform(low, high)))
+    line = np.zeros((side, side), bool)
+    top, left = rng.integers(0, side - size + 1, 2)
+    line[top:top + size, left:left + size] = centre_line(digit, size)
+    alpha = brush(line, width)[..., None]
+    ink, paper = (INKS["black"], (1, 1, 1)) if rng.random() < 0.5 else ((1, 1, 1), (0, 0, 0))
+    pixels = np.float32(paper) + (np.float32(ink) - np.float32(paper)) * alpha
+    return encode(pixels, "png")
+
+
+def texture(rng, size, scale, amount):
+    """Smooth random blotches (H, W) = `size`, about `scale` pixels across, of standard
+    deviation `amount`: a paper's or a desk's grain."""
+    small = rng.standard_normal((max(2, size[0] // scale), max(2, size[1] // scale)))
+    big = Image.fromarray(small.astype(np.float32)).resize(size[::-1],
+                                                           Image.Resampling.BICUBIC)
+    return amount * np.asarray(big) / max(np.std(big), 1e-6)
+
+
+def hard_photo(digit, rng, kind, size=(900, 1200)):
+    """A phone-like photo (JPEG bytes) of the digit (28, 28) of one `kind`:
+    "coloured": coloured paper with grain, coloured ink, a soft shadow;
+    "sheet": the sheet fills 60-100 % of the frame's width, on a darker grained desk;
+    "tight": cropped close to the digit (0-5 % margins), coloured paper with grain.
+    Light falls off across the picture and the sensor adds noise, as in photo()."""
+    height, width = size
+    paper = np.float32(PAPERS[rng.choice(list(PAPERS))]) * np.float32(rng.uniform(0.85, 1))
+    pen = np.float32(INKS[rng.choice(list(INKS))])
+    if kind == "tight":
+        side = int(height / rng.uniform(1.0, 1.1))
+        offset = ((height - side) // 2, (width - side) // 2)
+        alpha = ink_alpha(digit, size, side, offset)
+        rows, cols = np.nonzero(alpha > 0.1)                  # crop to the ink, 0-5 %
+        m = int(rng.uniform(0, 0.05) * height)
+        alpha = alpha[max(0, rows.min() - m):rows.max() + m + 1,
+                      max(0, cols.min() - m):cols.max() + m + 1]
+        size = alpha.shape
+        height, width = size
+    else:
+        sheet = rng.uniform(0.6, 1) if kind == "sheet" else 1
+        sw = int(width * sheet)
+        sh = min(height, int(sw * height / width))             # the frame's shape
+        top, left = int(rng.uniform(0, height - sh + 1)), int(rng.uniform(0, width - sw + 1))
+        side = int(sh * rng.uniform(0.6, 0.85))
+        offset = (top + int(rng.uniform(0, sh - side)), left + int(rng.uniform(0, sw - side)))
+        alpha = ink_alpha(digit, size, side, offset)
+    grain = texture(rng, size, 40, 0.03 if kind != "sheet" else 0.015)[..., None]
+    pixels = (paper + grain) + (pen - paper - grain) * alpha[..., None]
+    if kind == "sheet":
+        desk = np.float32(rng.choice([(0.45, 0.30, 0.18), (0.35, 0.35, 0.37),
+                                      (0.15, 0.15, 0.15), (0.60, 0.50, 0.40)]))
+        on_sheet = np.zeros(size, bool)
+        on_sheet[top:top + sh, left:left + sw] = True
+        desk = desk + texture(rng, size, 15, 0.05)[..., None]
+        pixels = np.where(on_sheet[..., None], pixels, desk)
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float32) / max(size)
+    angle = rng.uniform(0, 2 * np.pi)
+    slope = np.cos(angle) * rows + np.sin(angle) * cols
+    light = 1 - 0.3 * (slope - slope.min()) / max(slope.max() - slope.min(), 1e-6)
+    if kind == "coloured":
+        corner = rng.integers(0, 2, 2) * np.array(size) / max(size)
+        distance = np.hypot(rows - corner[0], cols - corner[1])
+        light *= 1 - 0.4 / (1 + np.exp((distance - rng.uniform(0.3, 0.5)) / 0.03))
+    pixels = pixels * light[..., None]
+    pixels += 0.02 * rng.standard_normal(pixels.shape, np.float32)
+    return encode(pixels, "jpeg")

@@ -1,0 +1,225 @@
+"""examples/reader.py: a picture of one handwritten digit made into the network's input
+(784,), as MNIST's digits were made, step by step in NumPy (Pillow only decodes files).
+
+    read_image        the file's colours (H, W, 3) in [0, 1]
+    reduce_size       a large picture averaged down to 256-511 pixels on its long side
+    find_ink          how far each pixel is below the paper, in any colour: (H, W)
+    label_blobs       the connected groups of inked pixels
+    choose_digit      the largest group near the centre, with the groups beside it
+    thicken           a hairline brought to MNIST's stroke width
+    fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
+
+digit_input runs them in this order and also says what makes the reading doubtful.
+"""
+
+import warnings
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")   # raster formats only
+WORKING_SIDE = 256     # a larger picture is reduced to 256-511 pixels on its long side
+BLOB_SIDE = 128        # the blobs are found on a copy at most 128-255 pixels on a side
+MIN_CONTRAST = 0.1     # the least darkness of ink below the paper (0 white, 1 black)
+MNIST_STROKE = 1.84    # MNIST's median stroke width, in pixels of its 20-pixel box
+
+
+class ImageError(Exception):
+    """A file that cannot be read as a picture (its message says why)."""
+
+
+def read_image(path):
+    """The colours (H, W, 3) in [0, 1] of the image file `path`: a raster format, within
+    Pillow's own size limit, turned as its EXIF orientation says, any transparent part
+    over white; 16-bit grey levels kept as they are. ImageError if Pillow cannot."""
+    from PIL import Image, ImageOps                   # Pillow comes with matplotlib
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)   # Pillow's limit
+        try:
+            with Image.open(path, formats=FORMATS) as image:
+                image = ImageOps.exif_transpose(image)
+                if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey
+                    grey = np.asarray(image, dtype=np.float32) / 65535
+                    return np.repeat(grey[..., None], 3, axis=2)
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    white = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(white, image.convert("RGBA"))
+                return np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).rstrip(".")
+            raise ImageError(f"cannot be read as an image ({reason})") from None
+
+
+def reduce_size(picture, side=WORKING_SIDE, reduce=np.mean):
+    """picture (H, W, ...) reduced k times, k the largest integer that leaves its long
+    side at least `side` pixels: each k x k block becomes its mean (or `reduce`),
+    (H // k, W // k, ...)."""
+    k = max(1, max(picture.shape[:2]) // side)
+    h, w = picture.shape[0] // k * k, picture.shape[1] // k * k
+    blocks = picture[:h, :w].reshape(h // k, k, w // k, k, *picture.shape[2:])
+    return reduce(blocks, axis=(1, 3))
+
+
+def window(a, width, reduce):
+    """reduce (np.max, np.min or np.mean) over the width x width square around each pixel
+    of a (H, W, ...), width odd, the edges repeated: one pass per axis, same shape."""
+    pad = [(width // 2, width // 2)] * 2 + [(0, 0)] * (a.ndim - 2)
+    a = np.pad(a, pad, mode="edge")
+    a = reduce(sliding_window_view(a, width, axis=0), axis=-1)     # (H, W + width - 1)
+    return reduce(sliding_window_view(a, width, axis=1), axis=-1)  # (H, W)
+
+
+def find_ink(picture):
+    """The darkness (H, W) of each pixel below the paper, in its darkest colour channel,
+    from 0 (paper) to 1 (the strokes' usual darkness), for picture (H, W, 3); None if no
+    mark stands out of the paper's noise by MIN_CONTRAST or more. Light ink on a dark
+    board, where most pixels are dark, is turned around first.
+
+    The paper's level around each pixel is a closing, the maximum over half the
+    picture's side and then the minimum: it fills every mark narrower than half the
+    picture (a stroke, even a marker filling a tight crop) and keeps what is wider or
+    runs off the edge (a shadow, a desk), as the edges are repeated outwards."""
+    if np.median(picture) < 0.5:
+        picture = 1 - picture
+    side = max(picture.shape[:2])
+    smooth = window(picture, side // 100 | 1, np.mean)         # softens sensor noise
+    paper = window(window(smooth, side // 2 | 1, np.max), side // 2 | 1, np.min)
+    darkness = np.max(paper - smooth, axis=2)                  # >= 0: below the paper
+    median = np.median(darkness)
+    noise = 1.4826 * np.median(np.abs(darkness - median))      # its standard deviation
+    floor = median + 3 * noise
+    contrast = darkness.max() - floor
+    if contrast < max(MIN_CONTRAST, 5 * noise):
+        return None
+    level = np.median(darkness[darkness > floor + contrast / 2])    # a stroke's darkness
+    return np.clip((darkness - floor) / (level - floor), 0, 1)
+
+
+def label_blobs(mask):
+    """The connected groups of True pixels of mask (h, w), a pixel's 8 neighbours
+    touching it: labels (h, w), the same number for the pixels of one group, -1 off it.
+    Each pixel starts with its own index and takes the smallest one around it, over
+    and over until nothing changes; each round also takes the number that the pixel
+    of that index holds now, which halves the rounds needed."""
+    off = mask.size                                            # larger than any index
+    labels = np.where(mask, np.arange(mask.size).reshape(mask.shape), off)
+    while True:
+        new = np.where(mask, window(labels, 3, np.min), off)
+        new = np.append(new.ravel(), off)[new]                 # the shortcut
+        if np.array_equal(new, labels):
+            return np.where(mask, labels, -1)
+        labels = new
+
+
+def choose_digit(ink):
+    """The digit among the marks of ink (H, W): the blob of most ink, counted less far
+    from the centre and a quarter if it touches the picture's edge, with the blobs
+    near its box (a 5's separate bar) but not the specks (under 5 % of its ink).
+    Returns its ink (H, W), whether it touches the edge, and how many other blobs
+    of 10 % of its ink or more were left out."""
+    small = reduce_size(ink, BLOB_SIDE, np.max)                # a thin line survives
+    k = ink.shape[0] // small.shape[0]
+    labels = label_blobs(small > 0.25)
+    names = np.unique(labels[labels >= 0])                     # a handful, or a few dozen
+    rows, cols = np.indices(small.shape)
+    h, w = small.shape
+    blobs = []
+    for name in names:
+        inside = labels == name
+        r, c = rows[inside], cols[inside]
+        box = (r.min(), r.max(), c.min(), c.max())
+        edge = box[0] == 0 or box[2] == 0 or box[1] == h - 1 or box[3] == w - 1
+        mass = small[inside].sum()
+        far = np.hypot(r.mean() / h - 0.5, c.mean() / w - 0.5) / 0.5   # 0 centre, 1 side
+        blobs.append((mass * np.exp(-far ** 2) * (0.25 if edge else 1), mass, box, edge,
+                      name))
+    score, mass, (top, bottom, left, right), edge, main = max(blobs)
+    margin = 0.2 * max(bottom - top, right - left)
+    kept, left_out = [main], 0
+    for other_score, other_mass, box, other_edge, name in blobs:
+        near = (box[0] <= bottom + margin and box[1] >= top - margin
+                and box[2] <= right + margin and box[3] >= left - margin)
+        if name != main and near and other_mass >= 0.05 * mass:
+            kept.append(name)
+            edge = edge or other_edge
+        elif name != main and other_mass >= 0.1 * mass:
+            left_out += 1
+    chosen = np.kron(np.isin(labels, kept), np.ones((k, k), bool))  # back to full size
+    chosen = np.pad(chosen, [(0, ink.shape[0] - chosen.shape[0]),
+                             (0, ink.shape[1] - chosen.shape[1])])
+    return np.where(chosen, ink, 0), edge, left_out
+
+
+def stroke_width(ink):
+    """The strokes' mean width in pixels, for ink (H, W): twice the inked area over the
+    length of its outline (a line L long and s wide has area s L and outline 2 L)."""
+    inked = ink > 0.5
+    outline = (np.abs(np.diff(inked.astype(int), axis=0)).sum()
+               + np.abs(np.diff(inked.astype(int), axis=1)).sum())
+    return 2 * inked.sum() / max(outline, 1)
+
+
+def thicken(ink, long_side):
+    """ink (H, W) with its strokes widened, by a maximum over a square, to MNIST's width
+    for a digit `long_side` pixels long (MNIST_STROKE in 20); a stroke already 70 % as
+    wide or more (a felt pen, a marker) is left as it is."""
+    width, target = stroke_width(ink), MNIST_STROKE * long_side / 20
+    if width >= 0.7 * target:
+        return ink
+    return window(ink, int(round(target - width)) | 1, np.max)
+
+
+def crop(ink):
+    """The box (h, w) of ink (H, W) that holds all its pixels of a quarter or more."""
+    rows, cols = np.nonzero(ink >= 0.25)
+    return ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def area_resize_matrix(n_out, n_in):
+    """The (n_out, n_in) matrix R such that R . v resamples v (n_in,) to n_out values,
+    each the mean of v over its share of the interval (area resampling)."""
+    edges = np.arange(n_out + 1) * (n_in / n_out)        # output cells, in input units
+    pixels = np.arange(n_in)
+    overlap = (np.minimum(edges[1:, None], pixels + 1)
+               - np.maximum(edges[:-1, None], pixels))             # (n_out, n_in)
+    return np.clip(overlap, 0, None) * (n_out / n_in)
+
+
+def fit_and_centre(box):
+    """MNIST's own steps on the cropped ink box (h, w): resampled to fit in 20 x 20,
+    keeping its aspect ratio, then put in a 28 x 28 field with its centre of mass on
+    pixel (14, 14). Returns the input (784,) in [0, 1]."""
+    scale = 20 / max(box.shape)
+    h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
+    down, across = area_resize_matrix(h, box.shape[0]), area_resize_matrix(w, box.shape[1])
+    small = down @ box @ across.T                                    # (h, w)
+    small /= small.max()
+    rows, cols = np.indices(small.shape)
+    top = int(np.clip(round(14 - np.sum(rows * small) / small.sum()), 0, 28 - h))
+    left = int(np.clip(round(14 - np.sum(cols * small) / small.sum()), 0, 28 - w))
+    field = np.zeros((28, 28))
+    field[top:top + h, left:left + w] = small
+    return field.ravel()
+
+
+def digit_input(picture):
+    """A picture of one digit, colours (H, W, 3) or grey levels (H, W) in [0, 1], as the
+    network's input (784,) with the list of what makes it doubtful ("edge": the digit
+    touches the picture's edge; "blobs": other marks were left out), or None if no
+    digit is found: reduce_size, find_ink, choose_digit, thicken, crop, fit_and_centre."""
+    picture = picture if picture.ndim == 3 else picture[..., None]
+    ink = find_ink(reduce_size(picture))
+    if ink is None:
+        return None
+    ink, edge, left_out = choose_digit(ink)
+    rows, cols = np.nonzero(ink >= 0.25)
+    ink = thicken(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
+    doubts = ["edge"] * bool(edge) + ["blobs"] * bool(left_out)
+    return fit_and_centre(crop(ink)), doubts
+
+
+def mnist_input(picture):
+    """The input (784,) that digit_input makes of picture, or None if it has no digit."""
+    found = digit_input(picture)
+    return None if found is None else found[0]
