@@ -76,15 +76,22 @@ def find_ink(picture):
     mark stands out of the paper's noise by MIN_CONTRAST or more. Light ink on a dark
     board, where most pixels are dark, is turned around first.
 
-    The paper's level around each pixel is a closing, the maximum over half the
-    picture's side and then the minimum: it fills every mark narrower than half the
-    picture (a stroke, even a marker filling a tight crop) and keeps what is wider or
-    runs off the edge (a shadow, a desk), as the edges are repeated outwards."""
-    if np.median(picture) < 0.5:
-        picture = 1 - picture
-    side = max(picture.shape[:2])
-    smooth = window(picture, side // 100 | 1, np.mean)         # softens sensor noise
-    paper = window(window(smooth, side // 2 | 1, np.max), side // 2 | 1, np.min)
+    The paper's level around each pixel is a closing, the maximum over a quarter of
+    the picture's side and then the minimum: it fills every mark narrower than a
+    quarter of the picture (a stroke) and keeps what is wider or runs off the edge (a
+    shadow, a desk), as the edges are repeated outwards. It is
+    computed on a copy reduced 4 times (by the minimum, so that a light sheet does
+    not spill over a dark desk), as the paper varies slowly."""
+    picture = 1 - picture if np.median(picture) < 0.5 else picture
+    h, w = picture.shape[:2]
+    smooth = window(picture, max(h, w) // 100 | 1, np.mean)    # softens sensor noise
+    coarse = reduce_size(smooth, WORKING_SIDE // 4, np.min)    # (h / k, w / k, 3)
+    width = max(coarse.shape[:2]) // 4 | 1
+    paper = window(window(coarse, width, np.max), width, np.min)
+    k = h // coarse.shape[0]
+    paper = np.repeat(np.repeat(paper, k, axis=0), k, axis=1)            # back to full
+    paper = np.pad(paper, [(0, h - paper.shape[0]), (0, w - paper.shape[1]), (0, 0)],
+                   mode="edge")
     darkness = np.max(paper - smooth, axis=2)                  # >= 0: below the paper
     median = np.median(darkness)
     noise = 1.4826 * np.median(np.abs(darkness - median))      # its standard deviation
@@ -114,8 +121,10 @@ def label_blobs(mask):
 
 def choose_digit(ink):
     """The digit among the marks of ink (H, W): the blob of most ink, counted less far
-    from the centre and a quarter if it touches the picture's edge, with the blobs
-    near its box (a 5's separate bar) but not the specks (under 5 % of its ink).
+    from the centre and a tenth if it touches the picture's edge (a desk,
+    a shadow), with the blobs
+    near its box (a 5's separate bar) but not the specks (under 5 % of its ink)
+    nor, if it does not touch the edge itself, the blobs that do.
     Returns its ink (H, W), whether it touches the edge, and how many other blobs
     of 10 % of its ink or more were left out."""
     small = reduce_size(ink, BLOB_SIDE, np.max)                # a thin line survives
@@ -132,7 +141,7 @@ def choose_digit(ink):
         edge = box[0] == 0 or box[2] == 0 or box[1] == h - 1 or box[3] == w - 1
         mass = small[inside].sum()
         far = np.hypot(r.mean() / h - 0.5, c.mean() / w - 0.5) / 0.5   # 0 centre, 1 side
-        blobs.append((mass * np.exp(-far ** 2) * (0.25 if edge else 1), mass, box, edge,
+        blobs.append((mass * np.exp(-far ** 2) * (0.1 if edge else 1), mass, box, edge,
                       name))
     score, mass, (top, bottom, left, right), edge, main = max(blobs)
     margin = 0.2 * max(bottom - top, right - left)
@@ -140,7 +149,7 @@ def choose_digit(ink):
     for other_score, other_mass, box, other_edge, name in blobs:
         near = (box[0] <= bottom + margin and box[1] >= top - margin
                 and box[2] <= right + margin and box[3] >= left - margin)
-        if name != main and near and other_mass >= 0.05 * mass:
+        if name != main and near and other_mass >= 0.05 * mass and other_edge <= edge:
             kept.append(name)
             edge = edge or other_edge
         elif name != main and other_mass >= 0.1 * mass:

@@ -76,7 +76,7 @@ PAPERS = {"white": (0.95, 0.94, 0.92), "yellow": (0.98, 0.90, 0.35),
           "pink": (0.95, 0.75, 0.80), "blue": (0.70, 0.85, 0.95), "green": (0.75, 0.92, 0.70)}
 INKS = {"black": (0.10, 0.10, 0.12), "blue": (0.15, 0.20, 0.70), "red": (0.75, 0.10, 0.10),
         "teal": (0.0, 0.50, 0.50), "green": (0.10, 0.45, 0.15)}
-BRUSHES = {"thin": (1, 2), "medium": (1 / 14, 1 / 10), "thick": (1 / 7, 1 / 5)}   # px or side
+BRUSHES = {"thin": (1, 2), "medium": (1 / 14, 1 / 10), "thick": (1 / 8, 1 / 6)}  # px or digit
 
 
 def centre_line(digit, side):
@@ -106,16 +106,17 @@ def brush(line, width):
     return a
 
 
-def drawing(digit, rng, stroke, canvas, colours=("black", "white")):
+def drawing(digit, rng, stroke, canvas):
     """A drawing of the digit (28, 28) in a paint program, as PNG bytes: its centre line
     painted with a brush of `stroke` width ("thin": 1-2 pixels; "medium", "thick": a
-    share of the canvas) on a `canvas` ("small": 56-100 pixels; "large": 300-600),
-    the digit filling 55-95 % of it; ink and paper of `colours`, possibly reversed."""
+    share of the digit's size) on a `canvas` ("small": 56-100 pixels; "large":
+    300-600), the digit filling 55-95 % of it (80-95 % if thick); black on white or
+    white on black."""
     side = int(rng.integers(56, 101) if canvas == "small" else rng.integers(300, 601))
-    size = int(side * rng.uniform(0.55, 0.95))
+    size = int(side * rng.uniform(0.8 if stroke == "thick" else 0.55, 0.95))
     low, high = BRUSHES[stroke]
     width = int(rng.integers(low, high + 1)) if stroke == "thin" else \
-        max(1, round(side * rng.uniform(low, high)))
+        max(1, round(size * rng.uniform(low, high)))
     line = np.zeros((side, side), bool)
     top, left = rng.integers(0, side - size + 1, 2)
     line[top:top + size, left:left + size] = centre_line(digit, size)
