@@ -1,12 +1,13 @@
-"""examples/check_gradients.py: check that backpropagation computes the gradient of the
-loss, by comparing each weight change dw_i with finite differences of the loss.
+"""examples/check_gradients.py: check that backpropagation (mnist_ffnn.py, used by both
+scripts) computes the gradient of the loss, by comparing each weight change dw_i with
+finite differences of the loss.
 
     python examples/check_gradients.py [MODEL]
 
 The network is the one saved in MODEL by `python mnist_ffnn_batched.py --save MODEL`,
 or a new one (seed 0). The batch is the ten training examples of largest loss, whose
 gradient is far from 0. All is in float64, where a correct backpropagation gives errors
-near 1e-11 and a wrong equation 1e-4 or more. Change an equation of Task 16 and see.
+near 1e-11 and a wrong equation 1e-4 or more. Change an equation of Task 10 and see.
 """
 
 import argparse
@@ -16,17 +17,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
-import mnist_ffnn_batched  # noqa: E402
+import mnist_ffnn  # noqa: E402
 from mnist_ffnn import (DATA_DIR, DataError, forward_pass, init_weights,  # noqa: E402
                         load_mnist, preprocess_inputs, preprocess_outputs, run)
-from mnist_ffnn_batched import cross_entropy, load_model, weight_names  # noqa: E402
+from mnist_ffnn_batched import cross_entropy, load_model  # noqa: E402
 
 TOLERANCE = 1e-6
 
 
 def gradient_errors(x, y, weights, backprop=None, forward=forward_pass, loss=None,
                     eps=1e-5, rng=None):
-    """For each array w_i of `weights`, how far backprop's dw_i (mnist_ffnn_batched's
+    """For each array w_i of `weights`, how far backprop's dw_i (mnist_ffnn's
     backpropagation if None) is from the centred finite differences of the loss L on the
     batch x (B, 784), y (B, 10), in float64. `loss` takes a list of weights (None: the
     summed cross-entropy of forward's z3).
@@ -39,7 +40,7 @@ def gradient_errors(x, y, weights, backprop=None, forward=forward_pass, loss=Non
     over the whole array; the worst is kept. DataError if backprop does not return one
     array of the right shape for each array of weights.
     """
-    backprop = mnist_ffnn_batched.backpropagation if backprop is None else backprop
+    backprop = mnist_ffnn.backpropagation if backprop is None else backprop
     rng = np.random.default_rng(0) if rng is None else rng
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     weights = [np.array(w, np.float64) for w in weights]
@@ -73,10 +74,9 @@ def gradient_errors(x, y, weights, backprop=None, forward=forward_pass, loss=Non
 
 
 def check(args):
-    """Print the error of each array of weights (w1 (784, 128): error 4.0e-11  ok).
-    Returns the exit status; DataError if one is above TOLERANCE."""
-    weights = (load_model(args.model)[0] if args.model else
-               init_weights(np.random.default_rng(0)))
+    """Print the error of each array of weights (weights[0] (784, 128): error 4.0e-11
+    ok). Returns the exit status; DataError if one is above TOLERANCE."""
+    weights = load_model(args.model)[0] if args.model else init_weights(0)
     x_train, y_train, x_test, y_test = load_mnist(args.data_dir)
     x, y = preprocess_inputs(x_train), preprocess_outputs(y_train)
     activations, zs = forward_pass(x, weights)
@@ -85,14 +85,14 @@ def check(args):
     print("Backpropagation against centred finite differences of the loss, in float64, "
           "on the 10 training examples of largest loss:")
     errors = gradient_errors(x[worst], y[worst], weights)
-    names = weight_names(weights)
+    names = [f"weights[{i}]" for i in range(len(weights))]
     for name, w, error in zip(names, weights, errors):             # one line per array
         print(f"  {name} {w.shape}: error {error:.1e}  "
               f"{'ok' if error <= TOLERANCE else f'WRONG (above {TOLERANCE})'}")
     wrong = [name for name, error in zip(names, errors) if error > TOLERANCE]
     if wrong:
         raise DataError(f"backpropagation does not give the gradient of the loss for "
-                        f"{', '.join(wrong)}: check its equations (Task 16).")
+                        f"{', '.join(wrong)}: check its equations (Task 10).")
     return 0
 
 

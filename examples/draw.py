@@ -142,7 +142,7 @@ def open_figure():
 def draw(args):
     """Open the drawing board for the network in args.model, until its window is
     closed. Returns the exit status; DataError if no window can be opened."""
-    weights, settings, history = load_model(args.model)
+    weights = load_model(args.model)[0]
     plt, figure = open_figure()
     figure.board = DrawingBoard(weights, figure)              # kept alive while shown
     plt.show()

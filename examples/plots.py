@@ -10,6 +10,7 @@ of each first-layer neuron for each digit).
 """
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -19,7 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
 from mnist_ffnn import (DATA_DIR, DataError, forward_pass, load_mnist,  # noqa: E402
                         preprocess_inputs, run)
-from mnist_ffnn_batched import OutputError, load_model  # noqa: E402
+from mnist_ffnn_batched import load_model  # noqa: E402
+
 
 def save_figure(figure, path):
     """Write the matplotlib Figure as a PNG file `path`: to a temporary file beside it,
@@ -29,7 +31,7 @@ def save_figure(figure, path):
         figure.savefig(temporary, format="png", dpi=100)
         os.replace(temporary, path)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}.") from None
+        raise DataError(f"cannot write {path}: {exc.strerror}.") from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -37,16 +39,20 @@ def save_figure(figure, path):
 def learning_curves(figure, history):
     """The mean training loss and the error rates of each epoch of `history`."""
     loss_axes, error_axes = figure.subplots(1, 2)
-    epochs = np.arange(1, len(history) + 1)        # across runs that went on with --load
+    epochs = [record["epoch"] for record in history]     # numbered on across --load runs
     loss_axes.plot(epochs, [record["loss"] for record in history], marker="o")
     loss_axes.set(title="Training loss", xlabel="epoch", ylabel="mean cross-entropy",
                   yscale="log")
     for key, marker in (("test_error", "o"), ("validation_error", "s")):
-        errors = [100 * record[key] for record in history if key in record]
-        if errors:
-            error_axes.plot(epochs[-len(errors):], errors, marker=marker, label=key[:-6])
+        kept = [record for record in history if key in record]
+        if kept:
+            error_axes.plot([record["epoch"] for record in kept],
+                            [100 * record[key] for record in kept], marker=marker,
+                            label=key[:-6])
     error_axes.set(title="Error rate after each epoch", xlabel="epoch", ylabel="error (%)")
     error_axes.legend()
+    for axes in (loss_axes, error_axes):
+        axes.xaxis.get_major_locator().set_params(integer=True)
 
 
 def confusion(figure, labels, predicted):
@@ -76,12 +82,15 @@ def misclassified(figure, x, labels, predicted, count=32):
 
 
 def w1_tiles(figure, w1):
-    """Each column of w1 (784, 128) as a 28 x 28 tile, 16 a row: red where ink raises
-    the neuron's z1, blue where it lowers it."""
+    """Each column of w1 (784, n) as a 28 x 28 tile, about twice as many tiles across as
+    down (16 x 8 for n = 128): red where ink raises the neuron's z1, blue where it
+    lowers it."""
     neurons = w1.shape[1]
-    tiles = np.full((neurons, 30, 30), np.nan)                    # a blank border each
-    tiles[:, 1:29, 1:29] = w1.T.reshape(neurons, 28, 28)
-    mosaic = tiles.reshape(-1, 16, 30, 30).transpose(0, 2, 1, 3).reshape(-1, 16 * 30)
+    across = min(neurons, math.ceil(math.sqrt(2 * neurons)))     # tiles in a row
+    down = math.ceil(neurons / across)
+    tiles = np.full((down * across, 30, 30), np.nan)              # a blank border each
+    tiles[:neurons, 1:29, 1:29] = w1.T.reshape(neurons, 28, 28)
+    mosaic = tiles.reshape(down, across, 30, 30).swapaxes(1, 2).reshape(down * 30, -1)
     limit = np.nanpercentile(np.abs(mosaic), 99.5)
     import matplotlib
     colours = matplotlib.colormaps["RdBu_r"].resampled(32)     # 32 levels: a small file
@@ -111,8 +120,9 @@ def hidden_activations(figure, x, labels, weights):
 def plots(args):
     """Write the five figures of the network in args.model to args.folder, saying where.
     Returns the exit status, 0."""
-    from matplotlib.figure import Figure                # no window: files only
-    weights, settings, history = load_model(args.model)
+    os.environ["MPLBACKEND"] = "Agg"        # files only: whatever backend was asked for
+    from matplotlib.figure import Figure
+    weights, runs, history = load_model(args.model)
     if not history:
         raise DataError(f"{args.model}: it holds no training history to draw.")
     x_train, y_train, x_test, labels = load_mnist(args.data_dir)
@@ -120,16 +130,18 @@ def plots(args):
     activations, zs = forward_pass(x_test, weights)
     predicted = np.argmax(activations[-1], axis=1)
     if args.folder.exists() and not args.folder.is_dir():
-        raise OutputError(f"{args.folder} is not a folder.")
+        raise DataError(f"{args.folder} is not a folder.")
     args.folder.mkdir(parents=True, exist_ok=True)
-    drawings = {"learning_curves.png": lambda f: learning_curves(f, history),
-                "confusion_matrix.png": lambda f: confusion(f, labels, predicted),
-                "misclassified.png": lambda f: misclassified(f, x_test, labels, predicted),
-                "w1_tiles.png": lambda f: w1_tiles(f, weights[0]),
-                "hidden_activations.png": lambda f: hidden_activations(f, x_test, labels,
-                                                                       weights)}
-    for name, draw in drawings.items():                          # the five figures
-        figure = Figure(figsize=(10, 4.5), layout="constrained")
+    wide, square = (10, 4.5), (6.5, 5.5)                          # figure sizes, inches
+    drawings = {"learning_curves.png": (wide, lambda f: learning_curves(f, history)),
+                "confusion_matrix.png": (square, lambda f: confusion(f, labels, predicted)),
+                "misclassified.png": (wide, lambda f: misclassified(f, x_test, labels,
+                                                                    predicted)),
+                "w1_tiles.png": (wide, lambda f: w1_tiles(f, weights[0])),
+                "hidden_activations.png": (wide, lambda f: hidden_activations(
+                    f, x_test, labels, weights))}
+    for name, (size, draw) in drawings.items():                  # the five figures
+        figure = Figure(figsize=size, layout="constrained")
         draw(figure)
         save_figure(figure, args.folder / name)
         print(f"Wrote {args.folder / name}")
@@ -143,7 +155,7 @@ def main(argv=None):
     parser.add_argument("folder", type=Path, metavar="DIR", help="where to write them")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR",
                         help="folder of the MNIST files (default: data/)")
-    return run(plots, parser.parse_args(argv), (DataError, OutputError))
+    return run(plots, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

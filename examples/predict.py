@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
-from mnist_ffnn import DataError, digit_as_text, forward_pass, run  # noqa: E402
+from mnist_ffnn import DataError, forward_pass, run  # noqa: E402
 from mnist_ffnn_batched import load_model  # noqa: E402
-from reader import ImageError, digit_input, mnist_input, read_image  # noqa: E402,F401
+from reader import (ImageError, digit_as_text, digit_input, mnist_input,  # noqa: E402,F401
+                    read_image)
 from why import save_why  # noqa: E402
 
 SURE = 0.8     # a top answer below this probability is "not sure" (see the README)
@@ -65,7 +66,7 @@ def predict(args):
     whether the reading is doubtful and (unless args.no_picture) the 28 x 28 input as
     text; with args.why, save in that folder a picture of why. Returns the exit
     status: 0, or 1 if an image could not be read (its error is told, the others read)."""
-    weights, settings, history = load_model(args.model)
+    weights = load_model(args.model)[0]
     if args.why is not None and args.why.exists() and not args.why.is_dir():
         raise DataError(f"{args.why}: --why needs a folder, and this is a file.")
     status = 0

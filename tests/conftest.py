@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")    # before NumPy starts, as the scripts do
+# No window, whatever the display: matplotlib draws into images (Agg), in these tests and
+# in the scripts they run, which inherit the environment. A window would wait for a user.
+os.environ["MPLBACKEND"] = "Agg"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -85,16 +88,16 @@ def trained(mnist, tmp_path_factory):
                                        weights, epochs=2, lr=0.02, batch_size=20, rng=rng)
     assert history[-1]["test_error"] < 0.1, "the trained fixture did not learn"
     path = tmp_path_factory.mktemp("model") / "model.npz"
-    mnist_ffnn_batched.save_model(path, weights, {"note": "test"}, history)
+    mnist_ffnn_batched.save_model(path, weights, [{"note": "test"}], history)
     return weights, path
 
 
 def run_script(script, *args, cwd=None, env=None, timeout=180):
-    """Run `python script args...` as a user does, without a display (matplotlib's Agg),
-    with `env` added to the environment; returns the CompletedProcess."""
+    """Run `python script args...` as a user does, with `env` added to the environment
+    (which holds MPLBACKEND=Agg: no window); returns the CompletedProcess."""
     return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, "MPLBACKEND": "Agg", **(env or {})})
+                          env={**os.environ, **(env or {})})
 
 
 def assert_clean_failure(result, *fragments, status=1):

@@ -2,11 +2,13 @@
 the TP's own settings, Ctrl-C and a closed output, and bad input told in one sentence
 with a non-zero exit and no traceback."""
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, assert_clean_failure, run_script
@@ -22,11 +24,9 @@ def test_the_per_example_script_walks_through_the_tp(fake_mnist, tmp_path):
     # The fake set has 300 training and 100 test images (conftest.write_fake_mnist).
     assert lines[0] == ("Question 1: x_train (300, 28, 28), x_test (100, 28, 28) (image, "
                         "row, column); y_train (300,), y_test (100,) (image); uint8")
-    starts = ["Task 2: x_train[0], labelled", "Task 2: there is no display here",
-              "Tasks 3-4: x_train (300, 784) float32 from 0.0 to 1.0", "Task 9:",
-              "Task 13: test error of the untrained network: ",
-              "Task 15: training on 300 examples, one at a time, λ = 0.01", "Epoch 1/2",
-              "Epoch 2/2"]
+    starts = ["Task 2: x_train[0, 12:17, 10:17]", "Task 2: there is no display here",
+              "Tasks 3-4: x_train (300, 784) float32 in [0.0, 1.0]", "Task 9:", "Task 13:",
+              "Task 15: training on 300 examples", "Epoch 1/2", "Epoch 2/2"]
     found = [next(k for k, line in enumerate(lines) if line.startswith(start))
              for start in starts]
     assert found == sorted(found) and found[-1] == len(lines) - 1
@@ -45,13 +45,18 @@ def test_the_batched_script_prints_an_epoch_a_line(fake_mnist):
                        "misclassified)"
 
 
-def test_task_17_runs_at_the_tp_settings(fake_mnist):
-    """The whole training set as one batch, λ = 0.001: it does not learn, and says so
-    by its error rate rather than by stopping."""
-    result = run_script("mnist_ffnn_batched.py", "--batch-size", "ALL", "--lr", 0.001,
-                        "--epochs", 3, "--data-dir", fake_mnist)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.count("Epoch ") == 3 and "Test error: " in result.stdout
+def test_task_17_at_the_tp_settings_stays_near_chance(mnist):
+    """TP, Task 17: the whole training set as one batch, lambda = 0.001. Its changes sum
+    60,000 examples' (a step of 60 on their mean), and it does not learn: after each of
+    three epochs the test error stays near the 90 % of a guess, without stopping."""
+    import mnist_ffnn
+    import mnist_ffnn_batched
+    x_train, y_train, x_test, y_test = mnist
+    weights = mnist_ffnn.init_weights(0)
+    with np.errstate(over="ignore"):
+        history = mnist_ffnn_batched.train(x_train, y_train, x_test, y_test, weights,
+                                           epochs=3, lr=0.001, batch_size=len(x_train))
+    assert all(record["test_error"] > 0.75 for record in history), history
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -66,8 +71,7 @@ def test_the_per_example_script_works_alone(fake_mnist, tmp_path):
     shutil.copytree(fake_mnist, tmp_path / "data")
     for args in (["--help"], ["--epochs", "1", "--train-size", "200"]):
         result = subprocess.run([sys.executable, "mnist_ffnn.py", *args], cwd=tmp_path,
-                                capture_output=True, text=True, timeout=120,
-                                env={"MPLBACKEND": "Agg", "PATH": ""})
+                                capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
 
 
@@ -96,9 +100,11 @@ def test_a_bad_option_is_refused(script, args, message, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--batch-size", "0"], "--batch-size: '0' is neither an integer >= 1 nor 'all'"),
-    (["--batch-size", "1.5"], "--batch-size: '1.5' is neither an integer >= 1 nor 'all'"),
+    (["--batch-size", "0"], "--batch-size: '0' is not >= 1"),
+    (["--batch-size", "1.5"], "--batch-size: invalid batch_size value: '1.5'"),
     (["--dtype", "float16"], "--dtype: invalid choice: 'float16'"),
+    (["--save", "README.md"], "--save: 'README.md' does not end in .npz"),
+    (["--validation", "0"], "--validation: '0' is not >= 1"),
 ])
 def test_a_bad_batched_option_is_refused(args, message, capsys):
     import mnist_ffnn_batched
@@ -108,9 +114,7 @@ def test_a_bad_batched_option_is_refused(args, message, capsys):
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_bad_data_is_one_sentence(script, fake_mnist, tmp_path):
     assert_clean_failure(run_script(script, "--data-dir", tmp_path / "none"),
-                         "error: the data folder", "does not exist")
-    assert_clean_failure(run_script(script, "--data-dir", fake_mnist, "--train-size", 500),
-                         "--train-size 500 is larger than the 300 training examples")
+                         "error: no train-images file", str(tmp_path / "none"))
     (fake_mnist / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8bnot gzip at all")
     assert_clean_failure(run_script(script, "--data-dir", fake_mnist),
                          "train-images-idx3-ubyte.gz: damaged gzip file")
@@ -132,8 +136,7 @@ def test_a_learning_rate_far_too_large_is_one_sentence(script, fake_mnist):
 def start(script, *args):
     """Start `python -u script args...` and wait for its first epoch line."""
     process = subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, args)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={"MPLBACKEND": "Agg", "PATH": ""})
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not process.stdout.readline().startswith("Epoch"):
         pass
     return process
@@ -143,7 +146,7 @@ def test_ctrl_c_in_the_per_example_script(fake_mnist):
     process = start("mnist_ffnn.py", "--data-dir", fake_mnist, "--epochs", 100000)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130 and err.strip() == "Interrupted."
+    assert process.returncode == 130 and "Traceback" not in err
 
 
 def test_ctrl_c_in_the_batched_script_still_saves(fake_mnist, tmp_path):
@@ -154,10 +157,9 @@ def test_ctrl_c_in_the_batched_script_still_saves(fake_mnist, tmp_path):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err
-    assert err.splitlines()[0] == "Interrupted: training stopped."
-    assert out.splitlines()[-1].startswith("Test error: ")
-    weights, settings, history = mnist_ffnn_batched.load_model(model)
-    assert settings["epochs"] == 100000 and len(history) >= 1
+    assert f"Saved to {model}" in err
+    weights, runs, history = mnist_ffnn_batched.load_model(model)
+    assert runs[-1]["epochs"] == 100000 and runs[-1]["stopped_early"] and len(history) >= 1
 
 
 def test_a_closed_output_does_not_lose_the_model(fake_mnist, tmp_path):
@@ -171,8 +173,37 @@ def test_a_closed_output_does_not_lose_the_model(fake_mnist, tmp_path):
                             timeout=120)
     assert result.stdout.split()[:2] == ["Epoch", "1/100000"]
     assert len(result.stdout.splitlines()) == 1
-    assert "Traceback" not in result.stderr and "output was closed" in result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
     assert len(mnist_ffnn_batched.load_model(model)[2]) >= 1
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_output_closed_after_its_first_line_is_no_error(script, fake_mnist):
+    """`python script | head -1`, the reader leaving while lines are still buffered."""
+    result = subprocess.run(f"'{sys.executable}' '{ROOT / script}' --epochs 1 --data-dir "
+                            f"'{fake_mnist}' | head -1", shell=True, capture_output=True,
+                            text=True, timeout=120)
+    assert len(result.stdout.splitlines()) == 1
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+SCRIPTS_AND_EXAMPLES = SCRIPTS + ["examples/predict.py", "examples/draw.py",
+                                  "examples/plots.py", "examples/check_gradients.py"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS_AND_EXAMPLES)
+def test_a_windows_console_can_show_the_help(script):
+    """Windows' console writes cp1252, which has no Greek letters nor arrows."""
+    result = run_script(script, "--help", env={"PYTHONIOENCODING": "cp1252"})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_windows_console_can_show_a_training_run(script, fake_mnist):
+    result = run_script(script, "--epochs", 1, "--data-dir", fake_mnist,
+                        env={"PYTHONIOENCODING": "cp1252"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.isascii() and "Traceback" not in result.stderr
 
 
 def test_importing_loads_nothing_and_trains_nothing():
@@ -199,7 +230,8 @@ def test_the_batched_script_takes_one_blas_thread_when_run():
             f"    runpy.run_path({str(ROOT / 'mnist_ffnn_batched.py')!r}, run_name='__main__')\n"
             "except SystemExit:\n"
             "    print(os.environ.get('OMP_NUM_THREADS'))\n")
+    unset = {key: value for key, value in os.environ.items() if key != "OMP_NUM_THREADS"}
     for env, expected in (({}, "1"), ({"OMP_NUM_THREADS": "2"}, "2")):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                text=True, timeout=60, env={"PATH": "", **env})
+                                text=True, timeout=60, env={**unset, **env})
         assert result.stdout.splitlines()[-1] == expected, result.stderr

@@ -2,6 +2,7 @@
 
 import matplotlib.image
 import numpy as np
+import pytest
 from matplotlib.figure import Figure
 
 import mnist_ffnn
@@ -17,13 +18,17 @@ def test_the_five_figures_are_written(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(NAMES)
     for name in NAMES:
-        image = matplotlib.image.imread(tmp_path / "figures" / name)
+        image = matplotlib.image.imread(tmp_path / "figures" / name)[..., :3]
         assert image.shape[0] > 200 and image.shape[1] > 400 and image.std() > 0.01
+        blank = np.all(image.min(axis=0) > 0.99, axis=-1)         # white columns
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], blank, [0]])))
+        widest = max(np.diff(edges)[::2], default=0)              # white columns in a row
+        assert widest < 0.2 * len(blank), f"{name}: a blank band {widest} pixels wide"
 
 
 def test_a_network_without_history_is_refused(trained, tmp_path, capsys):
     import mnist_ffnn_batched
-    mnist_ffnn_batched.save_model(tmp_path / "new.npz", trained[0], {}, [])
+    mnist_ffnn_batched.save_model(tmp_path / "new.npz", trained[0], [], [])
     assert plots.main([str(tmp_path / "new.npz"), str(tmp_path)]) == 1
     assert capsys.readouterr().err.endswith("it holds no training history to draw.\n")
 
@@ -35,13 +40,15 @@ def shown(draw, *args):
     return figure.axes[0].images[0].get_array()
 
 
-def test_the_w1_tiles_are_the_columns_of_w1():
-    """Column k of w1 is the 28 x 28 tile at row k // 16, column k % 16."""
-    w1 = np.random.default_rng(0).standard_normal((784, 128))
+@pytest.mark.parametrize("neurons, across", [(128, 16), (10, 5), (37, 9), (256, 23)])
+def test_the_w1_tiles_are_the_columns_of_w1(neurons, across):
+    """Column k of w1 is the 28 x 28 tile at row k // across, column k % across, for a
+    first layer of any width."""
+    w1 = np.random.default_rng(0).standard_normal((784, neurons))
     mosaic = shown(plots.w1_tiles, w1)
-    assert mosaic.shape == (8 * 30, 16 * 30)
-    for k in (0, 17, 127):
-        row, col = divmod(k, 16)
+    assert mosaic.shape == (-(-neurons // across) * 30, across * 30)
+    for k in (0, across + 1, neurons - 1):
+        row, col = divmod(k, across)
         np.testing.assert_array_equal(mosaic[30 * row + 1:30 * row + 29,
                                              30 * col + 1:30 * col + 29],
                                       w1[:, k].reshape(28, 28))

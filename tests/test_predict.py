@@ -15,6 +15,7 @@ from PIL import Image
 
 import mnist_ffnn
 import predict
+import reader
 from conftest import ROOT, assert_clean_failure, run_script
 from mnist_ffnn import DataError
 
@@ -114,7 +115,7 @@ def test_the_command_shows_what_the_network_saw(trained):
         activations, zs = mnist_ffnn.forward_pass(x.astype(np.float32), trained[0])
         first, second = np.argsort(activations[-1])[::-1][:2]
         assert line.split(": ")[1].startswith(f"{first} (") and f", else {second} (" in line
-        picture = mnist_ffnn.digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28))
+        picture = reader.digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28))
         assert f"{line}\n{picture}\n" in result.stdout
     quiet = run_script("examples/predict.py", "--no-picture", trained[1], *digits)
     assert quiet.stdout.splitlines() == answers
@@ -135,7 +136,7 @@ def test_a_file_it_cannot_read_is_one_sentence_and_the_others_are_read(trained, 
     assert all("cannot be read as an image" in line for line in errors)
     assert errors[-1].endswith("(No such file or directory).")
     assert_clean_failure(run_script("examples/predict.py", tmp_path / "notes.png", seven),
-                         f"{tmp_path / 'notes.png'}: not a network of these layers")
+                         f"{tmp_path / 'notes.png'}: not a network saved by --save")
 
 
 TUNE_HALF = np.random.default_rng(29).permutation(10000)[:5000]   # as photo_measure.py

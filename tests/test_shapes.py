@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import mnist_ffnn
-import mnist_ffnn_batched
 
 
 def test_tp_network_is_784_128_64_10_without_biases():
@@ -19,7 +18,7 @@ def test_tp_network_is_784_128_64_10_without_biases():
 
 
 def test_weights_are_standard_normal_divided_by_sqrt_n():
-    """Task 5: each (m, n) matrix is N(0, 1) / sqrt(n): mean 0 and standard deviation
+    """TP, Task 5: each (m, n) matrix is N(0, 1) / sqrt(n): mean 0 and standard deviation
     1/sqrt(n), each within 5 standard errors of its estimate from the matrix's draws."""
     for m, n in ((784, 128), (128, 64), (64, 10)):
         w = mnist_ffnn.layer_weights(m, n, np.random.default_rng(0))
@@ -32,7 +31,7 @@ def test_weights_are_standard_normal_divided_by_sqrt_n():
 def test_forward_and_backward_shapes(batch):
     """Questions 2 and 3: z_i and a_i have n_i values per example (a_0 the input), and
     each weight change dw_i = a_{i-1}^T . e_i has the shape of its w_i, summed over the
-    batch. One example goes through mnist_ffnn.py, a batch through the batched script."""
+    batch: the same functions of mnist_ffnn.py take one example or a batch."""
     rng = np.random.default_rng(1)
     weights = mnist_ffnn.init_weights(rng)
     matrices = [w for w in weights if w.ndim == 2]              # biases, if any, aside
@@ -41,11 +40,24 @@ def test_forward_and_backward_shapes(batch):
     a0 = rng.random(lead + (sizes[0],)).astype(np.float32)
     y = np.zeros(lead + (sizes[-1],), np.float32)
     y[..., 3] = 1
-    module = mnist_ffnn if batch is None else mnist_ffnn_batched
-    activations, zs = module.forward_pass(a0, weights)
+    activations, zs = mnist_ffnn.forward_pass(a0, weights)
     assert [a.shape for a in activations] == [lead + (n,) for n in sizes]
     assert [z.shape for z in zs] == [lead + (n,) for n in sizes[1:]]
-    deltas = module.backpropagation(activations, zs, y, weights)
+    deltas = mnist_ffnn.backpropagation(activations, zs, y, weights)
     assert [d.shape for d in deltas] == [w.shape for w in weights]
     assert all(a.dtype == np.float32 for a in activations + zs + deltas)
     np.testing.assert_allclose(activations[-1].sum(axis=-1), 1, rtol=1e-5)  # distributions
+
+
+def test_an_int_seed_draws_independent_reproducible_layers():
+    """init_weights(0) draws each layer on from the last, from one stream: no layer
+    repeats another's draws, and the same seed draws the same network."""
+    first, again = mnist_ffnn.init_weights(0), mnist_ffnn.init_weights(0)
+    for w, v in zip(first, again):
+        np.testing.assert_array_equal(w, v)
+    for w, v in zip(first, first[1:]):                  # each layer against the next
+        n = min(w.size, v.size)
+        a = w.ravel()[:n] * np.sqrt(w.shape[1])          # back to the N(0, 1) draws
+        b = v.ravel()[:n] * np.sqrt(v.shape[1])
+        assert abs(np.corrcoef(a, b)[0, 1]) < 0.1
+    assert not np.array_equal(mnist_ffnn.init_weights(1)[0], first[0])

@@ -31,7 +31,7 @@ import mnist_ffnn as ffnn  # noqa: E402
 import mnist_ffnn_batched as batched  # noqa: E402
 import plots  # noqa: E402
 
-DEFAULTS = batched.parse_options([])        # the batched script's own λ and batch size
+DEFAULTS = argparse.Namespace(lr=batched.LR, batch_size=batched.BATCH_SIZE)
 
 
 def say(*words):
@@ -64,7 +64,7 @@ def run(data, epochs, lr, batch_size, seed=0, validation=None, every_epoch=None)
             with np.errstate(over="ignore", invalid="ignore"):
                 quietly(batched.train, x_train, y_train, x_test, y_test, weights, 1, lr,
                         batch_size or len(x_train), rng, validation, history)
-        except batched.Diverged:
+        except ffnn.DataError:                     # diverged
             history.append({"epoch": epoch, "diverged": True})
             break
         history[-1]["epoch"] = epoch
