@@ -79,21 +79,41 @@ INKS = {"black": (0.10, 0.10, 0.12), "blue": (0.15, 0.20, 0.70), "red": (0.75, 0
 BRUSHES = {"thin": (1, 2), "medium": (1 / 14, 1 / 10), "thick": (1 / 8, 1 / 6)}  # px or digit
 
 
+def thin(shape):
+    """The skeleton (H, W) of bool of the shape (H, W) of bool: Zhang and Suen's thinning
+    (1984), which peels the shape's border pixels that are not needed to keep it in one
+    piece, from the south-east and then from the north-west, until none is left to
+    peel; what remains is a line one pixel wide along the middle of each stroke."""
+    a = shape.copy()
+    h, w = a.shape
+    while True:
+        changed = False
+        for first in (True, False):
+            p = np.pad(a, 1)
+            # the 8 neighbours P2..P9 clockwise from north, as in the paper
+            n = [p[r:r + h, c:c + w] for r, c in
+                 ((0, 1), (0, 2), (1, 2), (2, 2), (2, 1), (2, 0), (1, 0), (0, 0))]
+            count = sum(m.astype(int) for m in n)
+            turns = sum((~n[k] & n[(k + 1) % 8]).astype(int) for k in range(8))
+            if first:
+                side = ~(n[0] & n[2] & n[4]) & ~(n[2] & n[4] & n[6])
+            else:
+                side = ~(n[0] & n[2] & n[6]) & ~(n[0] & n[4] & n[6])
+            peel = a & (count >= 2) & (count <= 6) & (turns == 1) & side
+            a &= ~peel
+            changed |= bool(peel.any())
+        if not changed:
+            return a
+
+
 def centre_line(digit, side):
     """The centre line (side, side) of bool of the MNIST digit (28, 28) enlarged to a
-    square of `side` pixels: the pixels of the smoothed, enlarged digit that are the
-    brightest of their two neighbours in three of the four directions (row, column,
-    diagonals), as a stroke's middle is across it and along both slants."""
-    big = Image.fromarray(digit).resize((side, side), Image.Resampling.BICUBIC)
-    soft = np.asarray(big.filter(ImageFilter.GaussianBlur(side / 16)), np.float32)
-    a = np.pad(soft, 1)
-    h, w = soft.shape
-    count = np.zeros(soft.shape, int)
-    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):           # the four directions
-        before = a[1 - dr:1 - dr + h, 1 - dc:1 - dc + w]
-        after = a[1 + dr:1 + dr + h, 1 + dc:1 + dc + w]
-        count += (soft > before) & (soft >= after)
-    return (count >= 2) & (soft > 0.3 * soft.max())
+    square of `side` pixels: the digit enlarged smoothly (bicubic, in floating point),
+    its pixels of half its greatest ink or more, thinned to a line one pixel wide."""
+    image = Image.fromarray(digit.astype(np.float32)).resize((side, side),
+                                                            Image.Resampling.BICUBIC)
+    big = np.asarray(image)
+    return thin(big >= 0.5 * big.max())
 
 
 def brush(line, width):
