@@ -62,7 +62,9 @@ def test_a_sideways_photo_reads_as_the_upright_one(trained, test_digits, tmp_pat
         with Image.open(tmp_path / "sideways.jpg") as stored:
             assert stored.size == (900, 1200)                              # stored turned
         a, b = (predict.read_digit(tmp_path / name)[0] for name in ("upright.jpg", "sideways.jpg"))
-        assert np.corrcoef(a, b)[0, 1] > 0.95
+        shifts = [np.roll(b.reshape(28, 28), (dr, dc), axis=(0, 1)).ravel()
+                  for dr in (-1, 0, 1) for dc in (-1, 0, 1)]     # the centre is rounded
+        assert max(np.corrcoef(a, shifted)[0, 1] for shifted in shifts) > 0.95
         assert answer(trained[0], a) == answer(trained[0], b)
 
 
@@ -149,12 +151,7 @@ KINDS = {"thin brush, large canvas": lambda d, rng: photos.drawing(d, rng, "thin
          "tight crop": lambda d, rng: photos.hard_photo(d, rng, "tight", (600, 800))}
 
 
-SHORT = pytest.mark.xfail(strict=True, reason="issue 29 not done for this kind: see "
-                          "tests/manual/photo_measure.py")
-
-
-@pytest.mark.parametrize("kind", [pytest.param(kind, marks=SHORT) if kind.startswith(
-    "tight") else kind for kind in sorted(KINDS)])
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_each_kind_reads_as_the_clean_scans(trained, test_digits, tmp_path, kind):
     """Ten digits of the tune half: the pictures of one kind are read right nearly as
     often as the clean scans of the same digits (the held-out half is measured by
