@@ -3,10 +3,13 @@
 
     read_image        the file's colours (H, W, 3) in [0, 1]
     reduce_size       a large picture averaged down to 256-511 pixels on its long side
-    find_ink          how far each pixel is below the paper, in any colour: (H, W)
+    grey_below_paper  one grey level (H, W): the darkest colour relative to the paper's
+    paper_level       the paper around each pixel (H, W), a closing wider than strokes
+    ink_below         how far each pixel is below the paper, 0 to 1: (H, W)
     label_blobs       the connected groups of inked pixels
     choose_digit      the largest group near the centre, with the groups beside it
-    thicken           a hairline brought to MNIST's stroke width
+    find_digit        these four, the paper's window widened for wide strokes
+    match_stroke      a hairline or a marker's stroke brought to MNIST's width
     fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
 
 digit_input runs them in this order and also says what makes the reading doubtful.
@@ -22,6 +25,7 @@ WORKING_SIDE = 256     # a larger picture is reduced to 256-511 pixels on its lo
 BLOB_SIDE = 128        # the blobs are found on a copy at most 128-255 pixels on a side
 MIN_CONTRAST = 0.2     # the least darkness of ink, as a share of the paper's brightness
 MNIST_STROKE = 1.84    # MNIST's median stroke width, in pixels of its 20-pixel box
+THICK = 1.5            # strokes wider than this many times MNIST's are narrowed
 
 
 class ImageError(Exception):
@@ -97,38 +101,43 @@ def paper_is_light(picture):
     return counts.max() >= 0.15 * grey.size and counts.max() >= 0.8 * box
 
 
-def find_ink(picture):
-    """The darkness (H, W) of each pixel below the paper, from 0 (paper) to 1 (the
-    strokes' usual darkness), for picture (H, W, C); None if no mark stands out of the
-    paper's noise by MIN_CONTRAST or more. Light ink on a dark board is turned around
-    first. Each colour is divided by the paper's (the 90th percentile of its channel),
-    and each pixel keeps its darkest channel, of those where the paper is at least half
-    as bright as in its brightest: coloured ink on coloured paper is then as dark as in
-    the channel where it stands out most, and the blue of a yellow sheet, dim and
-    noisy, is left out.
-
-    The paper's level around each pixel is a closing, the maximum over a quarter of
-    the picture's side and then the minimum: it fills every mark narrower than a
-    quarter of the picture (a stroke) and keeps what is wider or runs off the edge (a
-    shadow, a desk), as the edges are repeated outwards. It is computed on a copy
-    reduced 4 times (by the minimum, so that a light sheet does not spill over a dark
-    desk), as the paper varies slowly."""
+def grey_below_paper(picture):
+    """picture (H, W, C) as one grey level (H, W), the paper near 1 and the ink darker:
+    light ink on a dark board is turned around first; each colour is divided by the
+    paper's (the 90th percentile of its channel) and each pixel keeps its darkest
+    channel, of those where the paper is at least half as bright as in its brightest.
+    Coloured ink on coloured paper is then as dark as in the channel where it stands
+    out most, and the blue of a yellow sheet, dim and noisy, is left out."""
     picture = picture if paper_is_light(picture) else 1 - picture
     white = np.percentile(picture.reshape(-1, picture.shape[2]), 90, axis=0)   # (C,)
-    bright = white >= 0.5 * white.max()          # a dim channel's paper is mostly noise
-    grey = np.min(picture[..., bright] / white[bright], axis=2)   # (H, W), paper near 1
-    h, w = grey.shape
-    smooth = window(grey, max(h, w) // 100 | 1, np.mean)      # softens sensor noise
-    coarse = reduce_size(smooth, WORKING_SIDE // 4, np.min)    # (h / k, w / k)
-    width = max(coarse.shape) // 4 | 1
-    paper = window(window(coarse, width, np.max), width, np.min)
-    k = h // coarse.shape[0]
-    paper = np.kron(paper, np.ones((k, k)))                    # back to full size
-    paper = np.pad(paper, [(0, h - paper.shape[0]), (0, w - paper.shape[1])], mode="edge")
-    darkness = paper - smooth                                  # > 0: below the paper
+    bright = white >= 0.5 * white.max()
+    grey = np.min(picture[..., bright] / white[bright], axis=2)
+    return window(grey, max(grey.shape) // 100 | 1, np.mean)     # softens sensor noise
+
+
+def paper_level(grey, width):
+    """The paper's level (H, W) around each pixel of grey (H, W): a closing, the maximum
+    over `width` pixels and then the minimum, which fills every mark narrower than
+    that (a stroke) and keeps what is wider or runs off the edge (a shadow, a desk),
+    as the edges are repeated outwards. Computed on a copy reduced 4 times (by the
+    minimum, so that a light sheet does not spill over a dark desk)."""
+    coarse = reduce_size(grey, WORKING_SIDE // 4, np.min)      # (H / k, W / k)
+    k = grey.shape[0] // coarse.shape[0]
+    width = max(3, width // k) | 1
+    paper = np.kron(window(window(coarse, width, np.max), width, np.min), np.ones((k, k)))
+    return np.pad(paper, [(0, grey.shape[0] - paper.shape[0]),
+                          (0, grey.shape[1] - paper.shape[1])], mode="edge")
+
+
+def ink_below(grey, paper):
+    """How far each pixel of grey (H, W) is below the paper (H, W), from 0 (the paper's
+    noise) to 1 (the strokes' usual darkness); None if nothing stands out of the
+    noise by MIN_CONTRAST or more. The noise is measured on the paper alone: the
+    pixels far below it are set aside, over and over until that settles."""
+    darkness = paper - grey                                    # > 0: below the paper
     floor = darkness.max()
-    for _ in range(5):                 # the paper's noise, without the ink (20-45 % of
-        paper_pixels = darkness[darkness <= floor]          # a tight crop's pixels)
+    for _ in range(5):                 # (ink is 20-45 % of a tight crop's pixels)
+        paper_pixels = darkness[darkness <= floor]
         median = np.median(paper_pixels)
         noise = 1.4826 * np.median(np.abs(paper_pixels - median))   # standard deviation
         floor = median + 3 * noise
@@ -205,14 +214,17 @@ def stroke_width(ink):
     return 2 * inked.sum() / max(outline, 1)
 
 
-def thicken(ink, long_side):
-    """ink (H, W) with its strokes widened, by a maximum over a square, to MNIST's width
-    for a digit `long_side` pixels long (MNIST_STROKE in 20); a stroke already 70 % as
-    wide or more (a felt pen, a marker) is left as it is."""
+def match_stroke(ink, long_side, thin=0.7, thick=THICK):
+    """ink (H, W) with its strokes brought to MNIST's width for a digit `long_side`
+    pixels long (MNIST_STROKE in 20): a stroke under `thin` times as wide (a hairline)
+    is widened by a maximum over a square, one over `thick` times as wide (a marker
+    filling a small picture) narrowed by a minimum; others are left as they are."""
     width, target = stroke_width(ink), MNIST_STROKE * long_side / 20
-    if width >= 0.7 * target:
-        return ink
-    return window(ink, int(round(target - width)) | 1, np.max)
+    if width < thin * target:
+        return window(ink, int(round(target - width)) | 1, np.max)
+    if width > thick * target:
+        return window(ink, int(round(width - target)) + 1 | 1, np.min)
+    return ink
 
 
 def crop(ink):
@@ -248,18 +260,38 @@ def fit_and_centre(box):
     return field.ravel()
 
 
+def find_digit(picture):
+    """The digit's ink (H, W) in [0, 1] in picture (H, W, C), whether it touches the
+    picture's edge and how many other marks were left out (see choose_digit); None if
+    no mark stands out of the paper. grey_below_paper, then ink_below the paper_level
+    over a quarter of the picture's side; if the chosen digit's strokes are wider than
+    a sixth of that (a marker filling a small picture, whose joins a quarter would take
+    for paper), again over six times their width, unless the paper then varies too
+    much for any mark to stand out."""
+    grey = grey_below_paper(picture)
+    width = max(grey.shape) // 4
+    ink = ink_below(grey, paper_level(grey, width))
+    if ink is None:
+        return None
+    found = choose_digit(ink)
+    if 6 * stroke_width(found[0]) > width:
+        ink = ink_below(grey, paper_level(grey, int(6 * stroke_width(found[0]))))
+        found = found if ink is None else choose_digit(ink)   # None: light falls off
+    return found
+
+
 def digit_input(picture):
     """A picture of one digit, colours (H, W, 3) or grey levels (H, W) in [0, 1], as the
     network's input (784,) with the list of what makes it doubtful ("edge": the digit
     touches the picture's edge; "blobs": other marks were left out), or None if no
-    digit is found: reduce_size, find_ink, choose_digit, thicken, crop, fit_and_centre."""
+    digit is found: reduce_size, find_digit, match_stroke, crop, fit_and_centre."""
     picture = picture if picture.ndim == 3 else picture[..., None]
-    ink = find_ink(reduce_size(picture))
-    if ink is None:
+    found = find_digit(reduce_size(picture))
+    if found is None:
         return None
-    ink, edge, left_out = choose_digit(ink)
+    ink, edge, left_out = found
     rows, cols = np.nonzero(ink >= 0.25)
-    ink = thicken(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
+    ink = match_stroke(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
     doubts = ["edge"] * bool(edge) + ["blobs"] * bool(left_out)
     return fit_and_centre(crop(ink)), doubts
 
