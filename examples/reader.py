@@ -104,13 +104,14 @@ def paper_is_light(picture):
 def grey_below_paper(picture):
     """picture (H, W, C) as one grey level (H, W), the paper near 1 and the ink darker:
     light ink on a dark board is turned around first; each colour is divided by the
-    paper's (the 90th percentile of its channel) and each pixel keeps its darkest
+    paper's (that of the brightest tenth of the pixels) and each pixel keeps its darkest
     channel, of those where the paper is at least half as bright as in its brightest.
     Coloured ink on coloured paper is then as dark as in the channel where it stands
     out most, and the blue of a yellow sheet, dim and noisy, is left out."""
     picture = picture if paper_is_light(picture) else 1 - picture
-    white = np.percentile(picture.reshape(-1, picture.shape[2]), 90, axis=0)   # (C,)
-    bright = white >= 0.5 * white.max()
+    brightness = picture.mean(axis=2)
+    white = np.median(picture[brightness >= np.percentile(brightness, 90)], axis=0)
+    bright = white >= 0.5 * white.max()                        # (C,)
     grey = np.min(picture[..., bright] / white[bright], axis=2)
     return window(grey, max(grey.shape) // 100 | 1, np.mean)     # softens sensor noise
 
@@ -132,11 +133,12 @@ def paper_level(grey, width):
 def ink_below(grey, paper):
     """How far each pixel of grey (H, W) is below the paper (H, W), from 0 (the paper's
     noise) to 1 (the strokes' usual darkness); None if nothing stands out of the
-    noise by MIN_CONTRAST or more. The noise is measured on the paper alone: the
-    pixels far below it are set aside, over and over until that settles."""
+    noise by MIN_CONTRAST or more. The noise is measured on the paper alone: from the
+    lighter half of the pixels, the pixels within 3 standard deviations of their
+    median, over and over until that settles."""
     darkness = paper - grey                                    # > 0: below the paper
-    floor = darkness.max()
-    for _ in range(5):                 # (ink is 20-45 % of a tight crop's pixels)
+    floor = np.median(darkness)        # ink is 20-45 % of a tight crop's pixels
+    for _ in range(5):
         paper_pixels = darkness[darkness <= floor]
         median = np.median(paper_pixels)
         noise = 1.4826 * np.median(np.abs(paper_pixels - median))   # standard deviation
@@ -166,43 +168,44 @@ def label_blobs(mask):
 
 def choose_digit(ink):
     """The digit among the marks of ink (H, W): the blob of most ink, counted less far
-    from the centre and a tenth if it touches the picture's edge (a desk,
-    a shadow), with the blobs
-    near its box (a 5's separate bar) but not the specks (under 5 % of its ink)
-    nor, if it does not touch the edge itself, the blobs that do.
-    Returns its ink (H, W), whether it touches the edge, and how many other blobs
-    of 10 % of its ink or more were left out."""
+    from the centre and a tenth if it touches the picture's edge (a desk, a shadow),
+    with the blobs near its box (a 5's separate bar) but not the specks (under 5 % of
+    its ink) nor, if it does not touch the edge itself, the blobs that do. Returns its
+    ink (H, W); whether it looks cut off: it touches one side of the picture and not
+    the opposite one (a picture cropped to the ink touches both, or none); and how
+    many other blobs of 10 % of its ink or more, not touching the edge, were left out."""
     small = reduce_size(ink, BLOB_SIDE, np.max)                # a thin line survives
     k = ink.shape[0] // small.shape[0]
     labels = label_blobs(small > 0.25)
-    names = np.unique(labels[labels >= 0])                     # a handful, or a few dozen
     rows, cols = np.indices(small.shape)
     h, w = small.shape
     blobs = []
-    for name in names:
-        inside = labels == name
-        r, c = rows[inside], cols[inside]
+    for name in np.unique(labels[labels >= 0]):                # a handful, or a few dozen
+        r, c = rows[labels == name], cols[labels == name]
         box = (r.min(), r.max(), c.min(), c.max())
-        edge = box[0] == 0 or box[2] == 0 or box[1] == h - 1 or box[3] == w - 1
-        mass = small[inside].sum()
+        sides = np.array([box[0] == 0, box[1] == h - 1, box[2] == 0, box[3] == w - 1])
+        mass = small[labels == name].sum()
         far = np.hypot(r.mean() / h - 0.5, c.mean() / w - 0.5) / 0.5   # 0 centre, 1 side
-        blobs.append((mass * np.exp(-far ** 2) * (0.1 if edge else 1), mass, box, edge,
-                      name))
-    score, mass, (top, bottom, left, right), edge, main = max(blobs)
+        blobs.append((mass * np.exp(-far ** 2) * (0.1 if sides.any() else 1), mass, box,
+                      sides, name))
+    score, mass, (top, bottom, left, right), sides, main = max(blobs, key=lambda b: b[0])
     margin = 0.2 * max(bottom - top, right - left)
     kept, left_out = [main], 0
-    for other_score, other_mass, box, other_edge, name in blobs:
+    for other_score, other_mass, box, other_sides, name in blobs:
         near = (box[0] <= bottom + margin and box[1] >= top - margin
                 and box[2] <= right + margin and box[3] >= left - margin)
-        if name != main and near and other_mass >= 0.05 * mass and other_edge <= edge:
+        if name == main:
+            continue
+        if near and other_mass >= 0.05 * mass and other_sides.any() <= sides.any():
             kept.append(name)
-            edge = edge or other_edge
-        elif name != main and other_mass >= 0.1 * mass:
+            sides = sides | other_sides
+        elif other_mass >= 0.1 * mass and not other_sides.any():
             left_out += 1
     chosen = np.kron(np.isin(labels, kept), np.ones((k, k), bool))  # back to full size
     chosen = np.pad(chosen, [(0, ink.shape[0] - chosen.shape[0]),
                              (0, ink.shape[1] - chosen.shape[1])])
-    return np.where(chosen, ink, 0), edge, left_out
+    cut = sides[0] != sides[1] or sides[2] != sides[3]
+    return np.where(chosen, ink, 0), cut, left_out
 
 
 def stroke_width(ink):
@@ -289,10 +292,10 @@ def digit_input(picture):
     found = find_digit(reduce_size(picture))
     if found is None:
         return None
-    ink, edge, left_out = found
+    ink, cut, left_out = found
     rows, cols = np.nonzero(ink >= 0.25)
     ink = match_stroke(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
-    doubts = ["edge"] * bool(edge) + ["blobs"] * bool(left_out)
+    doubts = ["edge"] * bool(cut) + ["blobs"] * bool(left_out)
     return fit_and_centre(crop(ink)), doubts
 
 
