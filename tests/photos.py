@@ -202,3 +202,29 @@ def hard_photo(digit, rng, kind, size=(900, 1200)):
     pixels = pixels * light[..., None]
     pixels += 0.02 * rng.standard_normal(pixels.shape, np.float32)
     return encode(pixels, "jpeg")
+
+
+def shipped_examples(folder):
+    """Write the pictures shipped in examples/digits/ (four MNIST test digits of the
+    tune half, each read right): a thin and a thick paint drawing, a photo with the
+    sheet not filling the frame and one on coloured paper. Returns their paths."""
+    from pathlib import Path
+    import mnist_ffnn
+    images, labels = mnist_ffnn.load_mnist()[2:]
+    made = {"thin-drawing-of-a-{}.png": lambda d, rng: drawing(d, rng, "thin", "large"),
+            "thick-drawing-of-a-{}.png": lambda d, rng: drawing(d, rng, "thick", "small"),
+            "sheet-photo-of-a-{}.jpg": lambda d, rng: hard_photo(d, rng, "sheet", (450, 600)),
+            "coloured-photo-of-a-{}.jpg": lambda d, rng: hard_photo(d, rng, "coloured",
+                                                                    (450, 600))}
+    paths = []
+    for (name, make), (k, seed) in zip(made.items(), ((1, 1), (3, 3), (4, 1), (7, 7))):
+        path = Path(folder) / name.format(labels[k])           # a 2, a 0, a 4, a 9
+        path.write_bytes(make(images[k], np.random.default_rng(seed)))
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":                  # python tests/photos.py examples/digits
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    print(*shipped_examples(sys.argv[1]), sep="\n")

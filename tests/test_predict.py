@@ -107,7 +107,7 @@ def test_other_kinds_of_pictures(trained, test_digits, tmp_path, kind):
 
 
 def test_the_command_shows_what_the_network_saw(trained):
-    digits = sorted((ROOT / "examples" / "digits").glob("*.png"))
+    digits = sorted((ROOT / "examples" / "digits").glob("*.[jp][pn]g"))   # png and jpg
     result = run_script("examples/predict.py", trained[1], *digits)
     assert result.returncode == 0, result.stderr
     answers = [line for line in result.stdout.splitlines() if line.startswith(str(ROOT))]
