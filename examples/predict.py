@@ -7,11 +7,12 @@ the reading is doubtful.
 A photo, a scan or a drawing becomes an input as MNIST's digits were made (the steps
 are in examples/reader.py): what is darker than the paper, in any colour, is ink (light
 ink, for chalk on a board); the largest group of strokes near the centre is the digit;
-a hairline is thickened to MNIST's pen; the digit is fitted in 20 x 20 pixels and
-centred by its mass in 28 x 28. A reading is doubtful when the digit touches the
-picture's edge, when other marks were left out, or when the network gives its answer
-less than SURE of its probability. Best: a dark pen on plain paper, the digit filling
-most of the picture with a margin around it.
+a hairline is thickened and a marker's stroke narrowed to MNIST's pen; the digit is
+fitted in 20 x 20 pixels and centred by its mass in 28 x 28. A reading is doubtful
+when the digit looks cut off (it touches one side of the picture and not the opposite
+one), when other marks were left out, or when the network gives its answer less than
+SURE of its probability. Best: a dark pen on plain paper, the digit filling most of
+the picture with a margin around it.
 """
 
 import argparse
@@ -28,7 +29,7 @@ from reader import (ImageError, digit_as_text, digit_input, mnist_input,  # noqa
 from why import save_why  # noqa: E402
 
 SURE = 0.8     # a top answer below this probability is "not sure" (see the README)
-ADVICE = {"edge": "the digit touches the picture's edge, leave a margin around it",
+ADVICE = {"edge": "the digit looks cut off at the picture's edge, leave a margin around it",
           "blobs": "other marks beside it, crop closer to the digit",
           "unsure": f"its top answer is under {SURE:.0%}"}
 

@@ -196,12 +196,17 @@ def test_a_doubtful_reading_says_so_and_a_sure_one_does_not(trained, test_digits
     marks = np.pad(big, 60)
     marks[10:30, 330:390] = 1                                            # a blot in a corner
     blot = picture_file(tmp_path / "blot.png", 1 - marks)
-    result = run_script("examples/predict.py", "--no-picture", trained[1], sure, cut, blot)
+    rows, cols = np.nonzero(big.max(axis=1) > 0.1)[0], np.nonzero(big.max(axis=0) > 0.1)[0]
+    tight = picture_file(tmp_path / "tight.png",                         # cropped to the ink
+                         1 - big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    result = run_script("examples/predict.py", "--no-picture", trained[1], sure, cut, blot,
+                        tight)
     lines = result.stdout.splitlines()
-    assert result.returncode == 0 and len(lines) == 3, result.stderr
+    assert result.returncode == 0 and len(lines) == 4, result.stderr
     assert "not sure" not in lines[0]
     assert "not sure" in lines[1] and "leave a margin around it" in lines[1]
     assert "not sure" in lines[2] and "crop closer to the digit" in lines[2]
+    assert "margin" not in lines[3] and "crop closer" not in lines[3]
     assert all(line.isascii() for line in lines)
 
 
