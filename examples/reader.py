@@ -221,12 +221,14 @@ def match_stroke(ink, long_side, thin=0.7, thick=THICK):
     """ink (H, W) with its strokes brought to MNIST's width for a digit `long_side`
     pixels long (MNIST_STROKE in 20): a stroke under `thin` times as wide (a hairline)
     is widened by a maximum over a square, one over `thick` times as wide (a marker
-    filling a small picture) narrowed by a minimum; others are left as they are."""
+    filling a small picture) narrowed by a minimum, unless that leaves nothing; others
+    are left as they are."""
     width, target = stroke_width(ink), MNIST_STROKE * long_side / 20
     if width < thin * target:
         return window(ink, int(round(target - width)) | 1, np.max)
     if width > thick * target:
-        return window(ink, int(round(width - target)) + 1 | 1, np.min)
+        narrowed = window(ink, int(round(width - target)) + 1 | 1, np.min)
+        return narrowed if np.any(narrowed >= 0.25) else ink   # a blot would vanish
     return ink
 
 

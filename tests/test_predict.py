@@ -244,3 +244,13 @@ def test_why_saves_the_gradient_picture(trained, tmp_path):
     (tmp_path / "file").write_text("")
     assert_clean_failure(run_script("examples/predict.py", "--why", tmp_path / "file",
                                     trained[1], seven), "--why needs a folder")
+
+
+def test_narrowing_a_wide_stroke_never_erases_the_digit():
+    ink = np.zeros((40, 40))
+    ink[10:30, 18:20] = 1                                 # a bar 2 pixels wide
+    assert reader.stroke_width(ink) > 1.5 * reader.MNIST_STROKE * 5 / 20
+    np.testing.assert_array_equal(reader.match_stroke(ink, 5), ink)   # would be erased
+    ink[10:30, 10:30] = 1                                 # a block 20 wide: narrowed
+    narrowed = reader.match_stroke(ink, 20)
+    assert 0 < narrowed.sum() < ink.sum()
