@@ -4,11 +4,13 @@
     python examples/draw.py MODEL
 
 A matplotlib window (it needs a display) shows the canvas, the 28 x 28 input that the
-network reads from it (made as examples/predict.py makes it from a photo) and the ten
-probabilities. The left button draws; the right button, or any key, clears.
+network reads from it (made as examples/predict.py makes it from a photo), why: which
+pixels pushed its answer up (red) or down (blue), and the ten probabilities. The left
+button draws; the right button, or any key, clears.
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,12 +19,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
 from mnist_ffnn import DataError, forward_pass, run  # noqa: E402
 from mnist_ffnn_batched import load_model  # noqa: E402
-from predict import mnist_input  # noqa: E402
+from reader import mnist_input  # noqa: E402
+from why import input_gradient, show_why  # noqa: E402
 
 
 class DrawingBoard:
-    """The canvas, the input the network sees and its ten probabilities, in a matplotlib
-    figure, redrawn after each stroke; plain matplotlib events drive it."""
+    """The canvas, the input the network sees, why it answers as it does and its ten
+    probabilities, in a matplotlib figure, redrawn after each stroke; plain matplotlib
+    events drive it."""
 
     SIZE = 140        # canvas pixels: 5 per MNIST pixel
     PEN = 7.0         # the pen's radius, in canvas pixels
@@ -33,14 +37,14 @@ class DrawingBoard:
         self.ink = np.zeros((self.SIZE, self.SIZE))
         self.pixels = np.stack(np.meshgrid(np.arange(self.SIZE), np.arange(self.SIZE)), -1)
         self.probabilities = np.zeros(10)
-        self.canvas_axes, seen_axes, self.bar_axes = figure.subplots(
-            1, 3, width_ratios=(1, 1, 1.3))
+        self.canvas_axes, seen_axes, why_axes, self.bar_axes = figure.subplots(
+            1, 4, width_ratios=(1, 1, 1, 1.3))
         self.canvas_image = self.canvas_axes.imshow(self.ink, cmap="gray", vmin=0, vmax=1)
         self.canvas_axes.set(title="Draw here with the left button\n(right button or a "
                                    "key: clear)", xticks=[], yticks=[])
-        self.seen_image = seen_axes.imshow(np.zeros((28, 28)), cmap="gray", vmin=0, vmax=1)
-        seen_axes.set(title="What the network sees\n(28 x 28, as in MNIST)", xticks=[],
-                      yticks=[])
+        self.gradient = np.zeros(784)
+        self.seen_image, self.why_image = show_why(seen_axes, why_axes, np.zeros(784),
+                                                   self.gradient)
         self.bars = self.bar_axes.bar(range(10), self.probabilities)
         self.bar_axes.set(ylim=(0, 1), xticks=range(10), xlabel="digit",
                           ylabel="probability")
@@ -88,13 +92,18 @@ class DrawingBoard:
         """Read the canvas as examples/predict.py reads a picture, and redraw."""
         seen = mnist_input(self.ink)
         if seen is None:                                       # nothing drawn yet
-            seen, self.probabilities = np.zeros(784), np.zeros(10)
+            seen, self.probabilities, self.gradient = np.zeros(784), np.zeros(10), \
+                np.zeros(784)
         else:
-            activations, zs = forward_pass(seen.astype(self.weights[0].dtype),
-                                           self.weights)
+            seen = seen.astype(self.weights[0].dtype)
+            activations, zs = forward_pass(seen, self.weights)
             self.probabilities = activations[-1]
+            k, self.gradient = input_gradient(seen, self.weights)
         self.canvas_image.set_data(self.ink)
         self.seen_image.set_data(seen.reshape(28, 28))
+        limit = max(np.abs(self.gradient).max(), 1e-12)        # the colours' scale
+        self.why_image.set_data(self.gradient.reshape(28, 28))
+        self.why_image.set_clim(-limit, limit)
         digit = int(np.argmax(self.probabilities))
         for k, (bar, probability) in enumerate(zip(self.bars, self.probabilities)):
             bar.set_height(probability)                        # the ten bars
@@ -105,15 +114,36 @@ class DrawingBoard:
         self.figure.canvas.draw_idle()
 
 
-def draw(args):
-    """Open the drawing board for the network in args.model, until its window is
-    closed. Returns the exit status; DataError if there is no display."""
-    weights, settings, history = load_model(args.model)
-    import matplotlib.pyplot as plt
-    figure = plt.figure("Draw a digit", figsize=(11, 4.2), layout="constrained")
-    if figure.canvas.required_interactive_framework is None:
+def open_figure():
+    """A matplotlib figure in a window. DataError, in one sentence saying what to do, if
+    MPLBACKEND names no backend, if there is no display, or if matplotlib found no GUI
+    toolkit (it then falls back to Agg, which draws no window)."""
+    try:
+        import matplotlib.pyplot as plt
+        figure = plt.figure("Draw a digit", figsize=(14, 4.2), layout="constrained")
+    except (ValueError, ImportError) as exc:         # a backend unknown, or not installed
+        raise DataError(f"MPLBACKEND={os.environ.get('MPLBACKEND', '')!r} is not a backend "
+                        "that matplotlib can open here; unset it, or set it to TkAgg or "
+                        f"QtAgg ({str(exc).split(';')[0]}).") from None
+    if figure.canvas.required_interactive_framework is not None:
+        return plt, figure
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
         raise DataError("there is no display to open the drawing board on; "
                         "examples/predict.py reads a digit from an image file instead.")
+    if os.environ.get("MPLBACKEND"):
+        raise DataError(f"MPLBACKEND={os.environ['MPLBACKEND']} opens no window; unset it, "
+                        "or set it to TkAgg or QtAgg.")
+    raise DataError("there is a display, but matplotlib found no GUI toolkit to open a "
+                    "window with: install python3-tk (e.g. sudo apt install python3-tk), "
+                    "or PyQt (pip install PyQt6).")
+
+
+def draw(args):
+    """Open the drawing board for the network in args.model, until its window is
+    closed. Returns the exit status; DataError if no window can be opened."""
+    weights = load_model(args.model)[0]
+    plt, figure = open_figure()
     figure.board = DrawingBoard(weights, figure)              # kept alive while shown
     plt.show()
     return 0

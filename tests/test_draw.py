@@ -62,6 +62,13 @@ def test_a_drawn_digit_is_read(trained, digit):
     np.testing.assert_allclose(board.seen_image.get_array().ravel(),
                                predict.mnist_input(board.ink))   # read as a picture is
     assert f"reads a {digit}" in board.bar_axes.get_title()
+    import why                                   # beside it: the input gradient, shown
+    k, gradient = why.input_gradient(np.asarray(board.seen_image.get_array()).ravel().astype(
+        np.float32), trained[0])
+    assert k == digit
+    np.testing.assert_allclose(board.why_image.get_array().ravel(), gradient, rtol=1e-5)
+    assert board.why_image.get_clim() == pytest.approx((-np.abs(gradient).max(),
+                                                         np.abs(gradient).max()))
 
 
 def test_strokes_are_continuous_however_fast_the_mouse(trained):
@@ -96,3 +103,18 @@ def test_moving_without_the_button_draws_nothing(trained):
 def test_without_a_display_it_says_so(trained):
     assert_clean_failure(run_script("examples/draw.py", trained[1]),
                          "error: there is no display to open the drawing board on")
+
+
+def test_a_display_without_a_gui_toolkit_says_what_to_install(trained, tmp_path):
+    """DISPLAY set but tkinter missing (and no Qt): matplotlib falls back to Agg."""
+    (tmp_path / "tkinter").mkdir()
+    (tmp_path / "tkinter" / "__init__.py").write_text("raise ImportError('no tkinter')\n")
+    env = {"DISPLAY": ":99", "PYTHONPATH": str(tmp_path), "MPLBACKEND": ""}
+    assert_clean_failure(run_script("examples/draw.py", trained[1], env=env),
+                         "matplotlib found no GUI toolkit", "python3-tk", "PyQt")
+
+
+def test_an_invalid_mplbackend_is_one_sentence(trained):
+    assert_clean_failure(run_script("examples/draw.py", trained[1],
+                                    env={"MPLBACKEND": "nonsense"}),
+                         "error: MPLBACKEND='nonsense' is not a backend")

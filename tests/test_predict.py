@@ -1,8 +1,11 @@
 """examples/predict.py reads a digit from a picture: a phone-like photo (light gradient,
-shadow, noise, JPEG, an EXIF rotation) reads as the clean scan of the same digit; a
-blank page has no digit; the command shows what the network saw; and a file it cannot
-read is one sentence, the others still read. The pictures are made by tests/photos.py
-from MNIST test digits."""
+shadow, noise, JPEG, an EXIF rotation), a paint drawing with a thin or thick brush, a
+photo on coloured paper, on a sheet not filling the frame or cropped tight each read
+as the clean scans of the same digits; a 16-bit picture as its 8-bit version; a blank
+page has no digit; a doubtful reading says so; the command shows what the network saw
+and, with --why, saves the input gradient; and a file it cannot read is one sentence,
+the others still read. The pictures are made by tests/photos.py from MNIST test
+digits (of the tune half: tests/manual/photo_measure.py reports the held-out half)."""
 
 import sys
 
@@ -12,6 +15,7 @@ from PIL import Image
 
 import mnist_ffnn
 import predict
+import reader
 from conftest import ROOT, assert_clean_failure, run_script
 from mnist_ffnn import DataError
 
@@ -41,8 +45,8 @@ def test_photos_read_as_the_clean_scans(trained, test_digits, tmp_path):
     for k in chosen:
         (tmp_path / "scan.png").write_bytes(photos.scan(images[k]))
         (tmp_path / "photo.jpg").write_bytes(photos.photo(images[k], rng, (750, 1000)))
-        scans.append(answer(weights, predict.read_digit(tmp_path / "scan.png")))
-        shots.append(answer(weights, predict.read_digit(tmp_path / "photo.jpg")))
+        scans.append(answer(weights, predict.read_digit(tmp_path / "scan.png")[0]))
+        shots.append(answer(weights, predict.read_digit(tmp_path / "photo.jpg")[0]))
     direct = answer(weights, mnist_ffnn.preprocess_inputs(images[chosen]))
     assert np.sum(np.array(scans) == direct) >= 19        # a scan reads as the digit
     assert np.sum(np.array(shots) == np.array(scans)) >= 18   # a photo as its scan
@@ -57,8 +61,10 @@ def test_a_sideways_photo_reads_as_the_upright_one(trained, test_digits, tmp_pat
         (tmp_path / "sideways.jpg").write_bytes(sideways)
         with Image.open(tmp_path / "sideways.jpg") as stored:
             assert stored.size == (900, 1200)                              # stored turned
-        a, b = (predict.read_digit(tmp_path / name) for name in ("upright.jpg", "sideways.jpg"))
-        assert np.corrcoef(a, b)[0, 1] > 0.95
+        a, b = (predict.read_digit(tmp_path / name)[0] for name in ("upright.jpg", "sideways.jpg"))
+        shifts = [np.roll(b.reshape(28, 28), (dr, dc), axis=(0, 1)).ravel()
+                  for dr in (-1, 0, 1) for dc in (-1, 0, 1)]     # the centre is rounded
+        assert max(np.corrcoef(a, shifted)[0, 1] for shifted in shifts) > 0.95
         assert answer(trained[0], a) == answer(trained[0], b)
 
 
@@ -97,21 +103,21 @@ def test_other_kinds_of_pictures(trained, test_digits, tmp_path, kind):
         Image.fromarray(pixels, "RGBA").save(tmp_path / "digit.png")
     else:                                                          # light on dark grey
         Image.fromarray((40 + 0.7 * big).astype(np.uint8)).save(tmp_path / "digit.png")
-    assert answer(trained[0], predict.read_digit(tmp_path / "digit.png")) == 7
+    assert answer(trained[0], predict.read_digit(tmp_path / "digit.png")[0]) == 7
 
 
 def test_the_command_shows_what_the_network_saw(trained):
-    digits = sorted((ROOT / "examples" / "digits").glob("*.png"))
+    digits = sorted((ROOT / "examples" / "digits").glob("*.[jp][pn]g"))   # png and jpg
     result = run_script("examples/predict.py", trained[1], *digits)
     assert result.returncode == 0, result.stderr
     answers = [line for line in result.stdout.splitlines() if line.startswith(str(ROOT))]
     assert [line.split(": ")[0] for line in answers] == [str(path) for path in digits]
     for path, line in zip(digits, answers):
-        x = predict.read_digit(path)
+        x = predict.read_digit(path)[0]
         activations, zs = mnist_ffnn.forward_pass(x.astype(np.float32), trained[0])
         first, second = np.argsort(activations[-1])[::-1][:2]
         assert line.split(": ")[1].startswith(f"{first} (") and f", else {second} (" in line
-        picture = predict.digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28))
+        picture = reader.digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28))
         assert f"{line}\n{picture}\n" in result.stdout
     quiet = run_script("examples/predict.py", "--no-picture", trained[1], *digits)
     assert quiet.stdout.splitlines() == answers
@@ -133,3 +139,118 @@ def test_a_file_it_cannot_read_is_one_sentence_and_the_others_are_read(trained, 
     assert errors[-1].endswith("(No such file or directory).")
     assert_clean_failure(run_script("examples/predict.py", tmp_path / "notes.png", seven),
                          f"{tmp_path / 'notes.png'}: not a network saved by --save")
+
+
+TUNE_HALF = np.random.default_rng(29).permutation(10000)[:5000]   # as photo_measure.py
+KINDS = {"thin brush, large canvas": lambda d, rng: photos.drawing(d, rng, "thin", "large"),
+         "thin brush, small canvas": lambda d, rng: photos.drawing(d, rng, "thin", "small"),
+         "thick brush": lambda d, rng: photos.drawing(d, rng, "thick", "small"),
+         "coloured paper": lambda d, rng: photos.hard_photo(d, rng, "coloured", (600, 800)),
+         "sheet not filling the frame": lambda d, rng: photos.hard_photo(d, rng, "sheet",
+                                                                         (600, 800)),
+         "tight crop": lambda d, rng: photos.hard_photo(d, rng, "tight", (600, 800))}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_reads_as_the_clean_scans(trained, test_digits, tmp_path, kind):
+    """Ten digits of the tune half: the pictures of one kind are read right nearly as
+    often as the clean scans of the same digits (the held-out half is measured by
+    tests/manual/photo_measure.py)."""
+    images, labels = test_digits
+    chosen = TUNE_HALF[:10]
+    rng = np.random.default_rng(11)
+    right = {"clean": 0, kind: 0}
+    for k in chosen:
+        (tmp_path / "scan.png").write_bytes(photos.scan(images[k]))
+        (tmp_path / "kind.img").write_bytes(KINDS[kind](images[k], rng))
+        right["clean"] += answer(trained[0], predict.read_digit(tmp_path / "scan.png")[0]) \
+            == labels[k]
+        right[kind] += answer(trained[0], predict.read_digit(tmp_path / "kind.img")[0]) \
+            == labels[k]
+    assert right[kind] >= right["clean"] - 2, right
+
+
+def test_a_16_bit_picture_reads_as_its_8_bit_version(test_digits, tmp_path):
+    scan = np.asarray(Image.open(__import__("io").BytesIO(photos.scan(test_digits[0][1]))))
+    Image.fromarray(scan).save(tmp_path / "eight.png")
+    Image.fromarray((scan.astype(np.uint16) * 257)).save(tmp_path / "sixteen.png")
+    with Image.open(tmp_path / "sixteen.png") as stored:
+        assert stored.mode.startswith("I")                  # 16 bits a pixel, as stored
+    eight, sixteen = (predict.read_digit(tmp_path / name)[0] for name in
+                      ("eight.png", "sixteen.png"))
+    np.testing.assert_allclose(sixteen, eight, atol=1e-6)
+
+
+def picture_file(path, pixels):
+    """Save grey levels (H, W) in [0, 1] as a PNG at path; returns path."""
+    Image.fromarray(np.round(255 * pixels).astype(np.uint8)).save(path)
+    return path
+
+
+def test_a_doubtful_reading_says_so_and_a_sure_one_does_not(trained, test_digits, tmp_path):
+    digit = test_digits[0][0] / 255                                       # a 7, 28 x 28
+    big = np.kron(digit, np.ones((10, 10)))                               # 280 x 280
+    sure = picture_file(tmp_path / "sure.png", 1 - np.pad(big, 60))
+    top = np.nonzero(big.max(axis=1) > 0.5)[0][0]
+    cut = picture_file(tmp_path / "cut.png", 1 - np.pad(big[top + 30:], [(0, 60), (60, 60)]))
+    marks = np.pad(big, 60)
+    marks[10:30, 330:390] = 1                                            # a blot in a corner
+    blot = picture_file(tmp_path / "blot.png", 1 - marks)
+    rows, cols = np.nonzero(big.max(axis=1) > 0.1)[0], np.nonzero(big.max(axis=0) > 0.1)[0]
+    tight = picture_file(tmp_path / "tight.png",                         # cropped to the ink
+                         1 - big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
+    result = run_script("examples/predict.py", "--no-picture", trained[1], sure, cut, blot,
+                        tight)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines) == 4, result.stderr
+    assert "not sure" not in lines[0]
+    assert "not sure" in lines[1] and "leave a margin around it" in lines[1]
+    assert "not sure" in lines[2] and "crop closer to the digit" in lines[2]
+    assert "margin" not in lines[3] and "crop closer" not in lines[3]
+    assert all(line.isascii() for line in lines)
+
+
+def test_a_low_top_probability_is_not_sure():
+    a3 = np.array([0.05, 0.6, 0.3, 0.05, 0, 0, 0, 0, 0, 0])
+    assert predict.reading("x.png", a3, []) == \
+        "x.png: 1 (60.0%), else 2 (30.0%) -- not sure: its top answer is under 80%"
+    a3[1], a3[2] = 0.85, 0.05
+    assert "not sure" not in predict.reading("x.png", a3, [])
+
+
+def test_the_input_gradient_is_the_slope_of_the_log_probability(trained, test_digits):
+    """why.input_gradient against finite differences of log a3_k, pixel by pixel."""
+    import why
+    weights = [w.astype(np.float64) for w in trained[0]]
+    x = test_digits[0][3].ravel() / 255
+    k, gradient = why.input_gradient(x, weights)
+    assert k == answer(trained[0], x)
+    log_p = lambda v: np.log(mnist_ffnn.forward_pass(v, weights)[0][-1][k])
+    pixels = np.argsort(np.abs(gradient))[-5:]                 # where it matters most
+    step = np.eye(784)[pixels] * 1e-5
+    slopes = [(log_p(x + s) - log_p(x - s)) / 2e-5 for s in step]
+    np.testing.assert_allclose(gradient[pixels], slopes, rtol=1e-4)
+
+
+def test_why_saves_the_gradient_picture(trained, tmp_path):
+    seven = ROOT / "examples" / "digits" / "seven.png"
+    result = run_script("examples/predict.py", "--no-picture", "--why", tmp_path / "why",
+                        trained[1], seven)
+    assert result.returncode == 0, result.stderr
+    saved = tmp_path / "why" / "seven-why.png"
+    assert f"why: {saved}" in result.stdout
+    with Image.open(saved) as image:
+        assert image.format == "PNG" and image.size[0] > 300
+    (tmp_path / "file").write_text("")
+    assert_clean_failure(run_script("examples/predict.py", "--why", tmp_path / "file",
+                                    trained[1], seven), "--why needs a folder")
+
+
+def test_narrowing_a_wide_stroke_never_erases_the_digit():
+    ink = np.zeros((40, 40))
+    ink[10:30, 18:20] = 1                                 # a bar 2 pixels wide
+    assert reader.stroke_width(ink) > 1.5 * reader.MNIST_STROKE * 5 / 20
+    np.testing.assert_array_equal(reader.match_stroke(ink, 5), ink)   # would be erased
+    ink[10:30, 10:30] = 1                                 # a block 20 wide: narrowed
+    narrowed = reader.match_stroke(ink, 20)
+    assert 0 < narrowed.sum() < ink.sum()

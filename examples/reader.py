@@ -1,0 +1,307 @@
+"""examples/reader.py: a picture of one handwritten digit made into the network's input
+(784,), as MNIST's digits were made, step by step in NumPy (Pillow only decodes files).
+
+    read_image        the file's colours (H, W, 3) in [0, 1]
+    reduce_size       a large picture averaged down to 256-511 pixels on its long side
+    grey_below_paper  one grey level (H, W): the darkest colour relative to the paper's
+    paper_level       the paper around each pixel (H, W), a closing wider than strokes
+    ink_below         how far each pixel is below the paper, 0 to 1: (H, W)
+    label_blobs       the connected groups of inked pixels
+    choose_digit      the largest group near the centre, with the groups beside it
+    find_digit        these four, the paper's window widened for wide strokes
+    match_stroke      a hairline or a marker's stroke brought to MNIST's width
+    fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
+
+digit_input runs them in this order and also says what makes the reading doubtful.
+"""
+
+import warnings
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")   # raster formats only
+WORKING_SIDE = 256     # a larger picture is reduced to 256-511 pixels on its long side
+BLOB_SIDE = 128        # the blobs are found on a copy at most 128-255 pixels on a side
+MIN_CONTRAST = 0.2     # the least darkness of ink, as a share of the paper's brightness
+MNIST_STROKE = 1.84    # MNIST's median stroke width, in pixels of its 20-pixel box
+THICK = 1.5            # strokes wider than this many times MNIST's are narrowed
+
+
+class ImageError(Exception):
+    """A file that cannot be read as a picture (its message says why)."""
+
+
+def digit_as_text(image):
+    """A grey image (28, 28) of uint8 as text, without its blank rows: // 26 maps 0-255
+    to 0-9, and fancy indexing picks one of ten characters per pixel, twice."""
+    picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]
+    return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
+
+
+def read_image(path):
+    """The colours (H, W, 3) in [0, 1] of the image file `path`: a raster format, within
+    Pillow's own size limit, turned as its EXIF orientation says, any transparent part
+    over white; 16-bit grey levels kept as they are. ImageError if Pillow cannot."""
+    from PIL import Image, ImageOps                   # Pillow comes with matplotlib
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)   # Pillow's limit
+        try:
+            with Image.open(path, formats=FORMATS) as image:
+                image = ImageOps.exif_transpose(image)
+                if image.mode.startswith("I;16") or image.mode == "I":  # 16-bit grey
+                    grey = np.asarray(image, dtype=np.float32) / 65535
+                    return np.repeat(grey[..., None], 3, axis=2)
+                if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                    white = Image.new("RGBA", image.size, "white")
+                    image = Image.alpha_composite(white, image.convert("RGBA"))
+                return np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+                Image.DecompressionBombWarning) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).rstrip(".")
+            raise ImageError(f"cannot be read as an image ({reason})") from None
+
+
+def reduce_size(picture, side=WORKING_SIDE, reduce=np.mean):
+    """picture (H, W, ...) reduced k times, k the largest integer that leaves its long
+    side at least `side` pixels: each k x k block becomes its mean (or `reduce`),
+    (H // k, W // k, ...)."""
+    k = max(1, max(picture.shape[:2]) // side)
+    h, w = picture.shape[0] // k * k, picture.shape[1] // k * k
+    blocks = picture[:h, :w].reshape(h // k, k, w // k, k, *picture.shape[2:])
+    return reduce(blocks, axis=(1, 3))
+
+
+def window(a, width, reduce):
+    """reduce (np.max, np.min or np.mean) over the width x width square around each pixel
+    of a (H, W, ...), width odd, the edges repeated: one pass per axis, same shape."""
+    pad = [(width // 2, width // 2)] * 2 + [(0, 0)] * (a.ndim - 2)
+    a = np.pad(a, pad, mode="edge")
+    a = reduce(sliding_window_view(a, width, axis=0), axis=-1)     # (H, W + width - 1)
+    return reduce(sliding_window_view(a, width, axis=1), axis=-1)  # (H, W)
+
+
+def paper_is_light(picture):
+    """Whether the paper is lighter than the ink, for picture (H, W, C): yes when the
+    median brightness is nearer the picture's light end (95th percentile) than its dark
+    end (5th), or as near and 0.5 or more (a hairline on a plain page), or when its
+    light part holds a sheet on a darker desk: one group of light pixels covering 15 %
+    of the picture or more and 80 % of its own box (strokes fill far less)."""
+    grey = reduce_size(picture.mean(axis=2), BLOB_SIDE)           # (h, w)
+    dark, median, light = np.percentile(grey, [5, 50, 95])
+    if median - dark > light - median or (median - dark == light - median
+                                          and median >= 0.5):
+        return True
+    labels = label_blobs(grey > (dark + light) / 2)
+    names, counts = np.unique(labels[labels >= 0], return_counts=True)
+    if not len(names):
+        return False
+    rows, cols = np.nonzero(labels == names[np.argmax(counts)])
+    box = np.ptp(rows + 1) * np.ptp(cols + 1)
+    return counts.max() >= 0.15 * grey.size and counts.max() >= 0.8 * box
+
+
+def grey_below_paper(picture):
+    """picture (H, W, C) as one grey level (H, W), the paper near 1 and the ink darker:
+    light ink on a dark board is turned around first; each colour is divided by the
+    paper's (that of the brightest tenth of the pixels) and each pixel keeps its darkest
+    channel, of those where the paper is at least half as bright as in its brightest.
+    Coloured ink on coloured paper is then as dark as in the channel where it stands
+    out most, and the blue of a yellow sheet, dim and noisy, is left out."""
+    picture = picture if paper_is_light(picture) else 1 - picture
+    brightness = picture.mean(axis=2)
+    white = np.median(picture[brightness >= np.percentile(brightness, 90)], axis=0)
+    bright = white >= 0.5 * white.max()                        # (C,)
+    grey = np.min(picture[..., bright] / white[bright], axis=2)
+    return window(grey, max(grey.shape) // 100 | 1, np.mean)     # softens sensor noise
+
+
+def paper_level(grey, width):
+    """The paper's level (H, W) around each pixel of grey (H, W): a closing, the maximum
+    over `width` pixels and then the minimum, which fills every mark narrower than
+    that (a stroke) and keeps what is wider or runs off the edge (a shadow, a desk),
+    as the edges are repeated outwards. Computed on a copy reduced 4 times (by the
+    minimum, so that a light sheet does not spill over a dark desk)."""
+    coarse = reduce_size(grey, WORKING_SIDE // 4, np.min)      # (H / k, W / k)
+    k = grey.shape[0] // coarse.shape[0]
+    width = max(3, width // k) | 1
+    paper = np.kron(window(window(coarse, width, np.max), width, np.min), np.ones((k, k)))
+    return np.pad(paper, [(0, grey.shape[0] - paper.shape[0]),
+                          (0, grey.shape[1] - paper.shape[1])], mode="edge")
+
+
+def ink_below(grey, paper):
+    """How far each pixel of grey (H, W) is below the paper (H, W), from 0 (the paper's
+    noise) to 1 (the strokes' usual darkness); None if nothing stands out of the
+    noise by MIN_CONTRAST or more. The noise is measured on the paper alone: from the
+    lighter half of the pixels, the pixels within 3 standard deviations of their
+    median, over and over until that settles."""
+    darkness = paper - grey                                    # > 0: below the paper
+    floor = np.median(darkness)        # ink is 20-45 % of a tight crop's pixels
+    for _ in range(5):
+        paper_pixels = darkness[darkness <= floor]
+        median = np.median(paper_pixels)
+        noise = 1.4826 * np.median(np.abs(paper_pixels - median))   # standard deviation
+        floor = median + 3 * noise
+    contrast = darkness.max() - floor
+    if contrast < max(MIN_CONTRAST, 5 * noise):
+        return None
+    level = np.median(darkness[darkness > floor + contrast / 2])    # a stroke's darkness
+    return np.clip((darkness - floor) / (level - floor), 0, 1)
+
+
+def label_blobs(mask):
+    """The connected groups of True pixels of mask (h, w), a pixel's 8 neighbours
+    touching it: labels (h, w), the same number for the pixels of one group, -1 off it.
+    Each pixel starts with its own index and takes the smallest one around it, over
+    and over until nothing changes; each round also takes the number that the pixel
+    of that index holds now, which halves the rounds needed."""
+    off = mask.size                                            # larger than any index
+    labels = np.where(mask, np.arange(mask.size).reshape(mask.shape), off)
+    while True:
+        new = np.where(mask, window(labels, 3, np.min), off)
+        new = np.append(new.ravel(), off)[new]                 # the shortcut
+        if np.array_equal(new, labels):
+            return np.where(mask, labels, -1)
+        labels = new
+
+
+def choose_digit(ink):
+    """The digit among the marks of ink (H, W): the blob of most ink, counted less far
+    from the centre and a tenth if it touches the picture's edge (a desk, a shadow),
+    with the blobs near its box (a 5's separate bar) but not the specks (under 5 % of
+    its ink) nor, if it does not touch the edge itself, the blobs that do. Returns its
+    ink (H, W); whether it looks cut off: it touches one side of the picture and not
+    the opposite one (a picture cropped to the ink touches both, or none); and how
+    many other blobs of 10 % of its ink or more, not touching the edge, were left out."""
+    small = reduce_size(ink, BLOB_SIDE, np.max)                # a thin line survives
+    k = ink.shape[0] // small.shape[0]
+    labels = label_blobs(small > 0.25)
+    rows, cols = np.indices(small.shape)
+    h, w = small.shape
+    blobs = []
+    for name in np.unique(labels[labels >= 0]):                # a handful, or a few dozen
+        r, c = rows[labels == name], cols[labels == name]
+        box = (r.min(), r.max(), c.min(), c.max())
+        sides = np.array([box[0] == 0, box[1] == h - 1, box[2] == 0, box[3] == w - 1])
+        mass = small[labels == name].sum()
+        far = np.hypot(r.mean() / h - 0.5, c.mean() / w - 0.5) / 0.5   # 0 centre, 1 side
+        blobs.append((mass * np.exp(-far ** 2) * (0.1 if sides.any() else 1), mass, box,
+                      sides, name))
+    score, mass, (top, bottom, left, right), sides, main = max(blobs, key=lambda b: b[0])
+    margin = 0.2 * max(bottom - top, right - left)
+    kept, left_out = [main], 0
+    for other_score, other_mass, box, other_sides, name in blobs:
+        near = (box[0] <= bottom + margin and box[1] >= top - margin
+                and box[2] <= right + margin and box[3] >= left - margin)
+        if name == main:
+            continue
+        if near and other_mass >= 0.05 * mass and other_sides.any() <= sides.any():
+            kept.append(name)
+            sides = sides | other_sides
+        elif other_mass >= 0.1 * mass and not other_sides.any():
+            left_out += 1
+    chosen = np.kron(np.isin(labels, kept), np.ones((k, k), bool))  # back to full size
+    chosen = np.pad(chosen, [(0, ink.shape[0] - chosen.shape[0]),
+                             (0, ink.shape[1] - chosen.shape[1])])
+    cut = sides[0] != sides[1] or sides[2] != sides[3]
+    return np.where(chosen, ink, 0), cut, left_out
+
+
+def stroke_width(ink):
+    """The strokes' mean width in pixels, for ink (H, W): twice the inked area over the
+    length of its outline (a line L long and s wide has area s L and outline 2 L)."""
+    inked = ink > 0.5
+    outline = (np.abs(np.diff(inked.astype(int), axis=0)).sum()
+               + np.abs(np.diff(inked.astype(int), axis=1)).sum())
+    return 2 * inked.sum() / max(outline, 1)
+
+
+def match_stroke(ink, long_side, thin=0.7, thick=THICK):
+    """ink (H, W) with its strokes brought to MNIST's width for a digit `long_side`
+    pixels long (MNIST_STROKE in 20): a stroke under `thin` times as wide (a hairline)
+    is widened by a maximum over a square, one over `thick` times as wide (a marker
+    filling a small picture) narrowed by a minimum, unless that leaves nothing; others
+    are left as they are."""
+    width, target = stroke_width(ink), MNIST_STROKE * long_side / 20
+    if width < thin * target:
+        return window(ink, int(round(target - width)) | 1, np.max)
+    if width > thick * target:
+        narrowed = window(ink, int(round(width - target)) + 1 | 1, np.min)
+        return narrowed if np.any(narrowed >= 0.25) else ink   # a blot would vanish
+    return ink
+
+
+def crop(ink):
+    """The box (h, w) of ink (H, W) that holds all its pixels of a quarter or more."""
+    rows, cols = np.nonzero(ink >= 0.25)
+    return ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+
+def area_resize_matrix(n_out, n_in):
+    """The (n_out, n_in) matrix R such that R . v resamples v (n_in,) to n_out values,
+    each the mean of v over its share of the interval (area resampling)."""
+    edges = np.arange(n_out + 1) * (n_in / n_out)        # output cells, in input units
+    pixels = np.arange(n_in)
+    overlap = (np.minimum(edges[1:, None], pixels + 1)
+               - np.maximum(edges[:-1, None], pixels))             # (n_out, n_in)
+    return np.clip(overlap, 0, None) * (n_out / n_in)
+
+
+def fit_and_centre(box):
+    """MNIST's own steps on the cropped ink box (h, w): resampled to fit in 20 x 20,
+    keeping its aspect ratio, then put in a 28 x 28 field with its centre of mass on
+    pixel (14, 14). Returns the input (784,) in [0, 1]."""
+    scale = 20 / max(box.shape)
+    h, w = max(1, round(box.shape[0] * scale)), max(1, round(box.shape[1] * scale))
+    down, across = area_resize_matrix(h, box.shape[0]), area_resize_matrix(w, box.shape[1])
+    small = down @ box @ across.T                                    # (h, w)
+    small /= small.max()
+    rows, cols = np.indices(small.shape)
+    top = int(np.clip(round(14 - np.sum(rows * small) / small.sum()), 0, 28 - h))
+    left = int(np.clip(round(14 - np.sum(cols * small) / small.sum()), 0, 28 - w))
+    field = np.zeros((28, 28))
+    field[top:top + h, left:left + w] = small
+    return field.ravel()
+
+
+def find_digit(picture):
+    """The digit's ink (H, W) in [0, 1] in picture (H, W, C), whether it touches the
+    picture's edge and how many other marks were left out (see choose_digit); None if
+    no mark stands out of the paper. grey_below_paper, then ink_below the paper_level
+    over a quarter of the picture's side; if the chosen digit's strokes are wider than
+    a sixth of that (a marker filling a small picture, whose joins a quarter would take
+    for paper), again over six times their width, unless the paper then varies too
+    much for any mark to stand out."""
+    grey = grey_below_paper(picture)
+    width = max(grey.shape) // 4
+    ink = ink_below(grey, paper_level(grey, width))
+    if ink is None:
+        return None
+    found = choose_digit(ink)
+    if 6 * stroke_width(found[0]) > width:
+        ink = ink_below(grey, paper_level(grey, int(6 * stroke_width(found[0]))))
+        found = found if ink is None else choose_digit(ink)   # None: light falls off
+    return found
+
+
+def digit_input(picture):
+    """A picture of one digit, colours (H, W, 3) or grey levels (H, W) in [0, 1], as the
+    network's input (784,) with the list of what makes it doubtful ("edge": the digit
+    touches the picture's edge; "blobs": other marks were left out), or None if no
+    digit is found: reduce_size, find_digit, match_stroke, crop, fit_and_centre."""
+    picture = picture if picture.ndim == 3 else picture[..., None]
+    found = find_digit(reduce_size(picture))
+    if found is None:
+        return None
+    ink, cut, left_out = found
+    rows, cols = np.nonzero(ink >= 0.25)
+    ink = match_stroke(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
+    doubts = ["edge"] * bool(cut) + ["blobs"] * bool(left_out)
+    return fit_and_centre(crop(ink)), doubts
+
+
+def mnist_input(picture):
+    """The input (784,) that digit_input makes of picture, or None if it has no digit."""
+    found = digit_input(picture)
+    return None if found is None else found[0]

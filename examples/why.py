@@ -1,0 +1,53 @@
+"""examples/why.py: which pixels of the input pushed the network's answer up or down.
+The gradient of the answer's log-probability with respect to the input, one more step
+of the TP's backpropagation, and a picture of it beside the input, shared by
+examples/predict.py (--why) and examples/draw.py."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
+from mnist_ffnn import backpropagation, forward_pass  # noqa: E402
+
+
+def input_gradient(x, weights):
+    """The answer k the network reads in the input x (784,) and the gradient (784,) of
+    log a3_k with respect to x: where it is positive, more ink would raise the answer.
+
+    With y the one-hot of k, e3 = a3 - y is the gradient of -log a3_k, and the TP's
+    backpropagation carries it back to e1, the gradient with respect to z1; then
+    e0 = e1 . w1^T is the one with respect to the input, as z1 = x . w1. For one
+    example, backpropagation's dw1 is a0^T . e1: with a0 replaced by [1], it is e1
+    itself, (1, 128). So -e0 is the gradient of log a3_k."""
+    activations, zs = forward_pass(x, weights)
+    k = int(np.argmax(activations[-1]))
+    y = np.eye(10, dtype=x.dtype)[k]
+    e1 = backpropagation([np.ones(1, x.dtype)] + activations[1:], zs, y, weights)[0]
+    e0 = e1 @ weights[0].T                             # (1, 128) . (128, 784) -> (1, 784)
+    return k, -e0.reshape(-1)
+
+
+def show_why(input_axes, why_axes, x, gradient):
+    """Draw the input x (784,) in input_axes and its gradient (784,) in why_axes: red
+    where more ink would raise the answer, blue where it would lower it, the colours
+    scaled to the largest value. Returns the two images."""
+    limit = max(np.abs(gradient).max(), 1e-12)
+    seen = input_axes.imshow(x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+    why = why_axes.imshow(gradient.reshape(28, 28), cmap="bwr", vmin=-limit, vmax=limit)
+    input_axes.set(title="What the network read\n(28 x 28, as in MNIST)", xticks=[],
+                   yticks=[])
+    why_axes.set(title="Why: red raises the answer,\nblue lowers it", xticks=[],
+                 yticks=[])
+    return seen, why
+
+
+def save_why(path, x, weights, title):
+    """Save to `path` (a PNG) the input x (784,) beside its gradient, under `title`."""
+    from matplotlib.figure import Figure              # no window: works without display
+    figure = Figure(figsize=(6, 3.4), layout="constrained")
+    k, gradient = input_gradient(x, weights)
+    show_why(*figure.subplots(1, 2), x, gradient)
+    figure.suptitle(title)
+    figure.savefig(path)
