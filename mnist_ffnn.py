@@ -159,10 +159,10 @@ def backpropagation(activations, zs, y, weights):
     e3 = a3 - y                                   # (10,), or (B, 10)
     e2 = (e3 @ w3.T) * sigmoid_prime(z2)          # (10,) . (10, 64) -> (64,), ⊙ (64,)
     e1 = (e2 @ w2.T) * sigmoid_prime(z1)          # (64,) . (64, 128) -> (128,), ⊙ (128,)
-    # dw_i = a_{i-1}^T . e_i: for a batch, (n_{i-1}, B) . (B, n_i) -> (n_{i-1}, n_i), the
-    # sum of each example's change. One example is a batch of one (np.atleast_2d makes a
-    # row (1, n) of a 1-D array, which has no column form): a column times a row.
-    a0, a1, a2, e1, e2, e3 = (np.atleast_2d(v) for v in (a0, a1, a2, e1, e2, e3))
+    # dw_i = a_{i-1}^T . e_i: for a batch, (n_{i-1}, B) . (B, n_i), the sum of its examples'
+    # changes. One example is made a batch of one, rows (1, n): a column times a row.
+    if a0.ndim == 1:                    # a 1-D array has no column form: a.T is a
+        a0, a1, a2, e1, e2, e3 = (v[np.newaxis] for v in (a0, a1, a2, e1, e2, e3))
     return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]  # np.dot: report, Speed
 
 

@@ -106,8 +106,9 @@ def profile(batch_size, steps, sizes=(784, 128, 64, 10)):
         t10 = clock()
         e1 = e1 * S_prime(z1)
         t11 = clock()
-        r0, r1, r2, r1e, r2e, r3e = (np.atleast_2d(v) for v in (a0, a1, a2, e1, e2, e3))
-        deltas = [np.dot(r0.T, r1e), np.dot(r1.T, r2e), np.dot(r2.T, r3e)]
+        if a0.ndim == 1:
+            a0, a1, a2, e1, e2, e3 = (v[np.newaxis] for v in (a0, a1, a2, e1, e2, e3))
+        deltas = [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]
         t12 = clock()
         for w, dw in zip(weights, deltas):
             w -= lr * dw

@@ -226,8 +226,9 @@ def section_task18(data, split, epochs, grids, seeds, results):
                                     give_up=True)[0] for lr in grid}
         tuning = {lr: last(h, "validation_error") for lr, h in tuning_runs.items()}
         chosen = best(tuning)
-        stuck = [float(lr) for lr, h in tuning_runs.items() if h[-1].get("diverged")
-                 or h[-1].get("gave_up") or h[-1]["validation_error"] > 0.5]
+        stuck = [float(lr) for lr, h in tuning_runs.items() if float(lr) > chosen
+                 and (h[-1].get("diverged") or h[-1].get("gave_up")
+                      or h[-1]["validation_error"] > 0.5)]
         tuned = [run(data, epochs, chosen, batch_size, seed)[0] for seed in seeds]
         study.append({"batch_size": batch_size, "validation_by_lr": tuning,
                       "best_lr": chosen, "tp": tp, "tuned": tuned,
@@ -360,13 +361,15 @@ def result_figures(out, results):
     curve(error_axes, h, "train_error", marker="o", label="training set")
     curve(error_axes, h, "test_error", marker="s", label="test set")
     curve(loss_axes, h, "loss", 1, marker="o", label="training set (during the epoch)")
-    curve(loss_axes, h, "test_loss", 1, marker="s", label="test set (after the epoch)")
+    curve(loss_axes, h, "test_loss", 1, marker="s", label="test set")
+    curve(loss_axes, h, "right_loss", 1, marker="^", label="test images read right")
+    curve(loss_axes, h, "misread_loss", 1, marker="v", label="test images misread")
     error_axes.set(title="Error rate", xlabel="epoch", ylabel="error (%)")
     loss_axes.set(title="Mean cross-entropy", xlabel="epoch", ylabel="loss (log scale)",
                   yscale="log")
     for axes in (error_axes, loss_axes):
         axes.grid(alpha=0.3)
-        axes.legend()
+        axes.legend(fontsize=8)
     figure.suptitle(f"The default run (B = {DEFAULTS.batch_size}, λ = {DEFAULTS.lr}, seed "
                     f"{results['seeds'][0]})")
     plots.save_figure(figure, out / "overfitting.png")
@@ -407,28 +410,48 @@ def seconds(bench, batch_size, threads=1, busy=False):
 def report_tables(r, bench):
     """The markdown of each generated table of report.md, from results.json (r) and
     benchmark.json (bench)."""
-    tables = {"q1": ["| array | shape | type, values |", "|---|---|---|"] + [
-        f"| `{k}` | {tuple(v['shape'])} | {v['dtype']}, {v['min']}–{v['max']} |"
-        for k, v in r["q1"].items()]}
+    tables = {}
     shown = (1, 2, 5, 10, 20, 30)
     tables["task15"] = ["| epoch | " + " | ".join(map(str, shown)) + " |",
                         "|---|" + "---|" * len(shown), "| test error | " + " | ".join(
                             pct(e["test_error"]) for e in r["task15"]["epochs"]
                             if e["epoch"] in shown) + " |"]
-    tables["task17"] = ["| update | loss before it | test error after it | digit answered |",
-                        "|---|---|---|---|"] + [
-        f"| {e['epoch']} | {e['loss']:.3g} | {pct(e['test_error'])} | {e['majority_digit']} |"
-        for e in r["task17"]["tp"] if e["epoch"] in (1, 2, 10, 30)]
-    rows = [f"| {s['batch_size'] or 'all'} | {over_seeds(s['tp_final'])} | {s['best_lr']:g} "
-            f"| {over_seeds(s['tuned_final'])} |" for s in r["task18"]["study"]]
-    tables["task18"] = ["| B | test error, λ = 0.001 | chosen λ | test error, chosen λ |",
-                        "|---|---|---|---|"] + rows
-    rows = [f"| 1, `mnist_ffnn.py` | {seconds(bench, 0):.2f} | |"]
-    for b in sorted({row["batch_size"] for row in bench["rows"]} - {0}):
-        rows.append(f"| {b} | {seconds(bench, b):.2f} | {seconds(bench, b, 2):.2f} |")
-    rows.append(f"| 10, one core busy | {seconds(bench, 10, 1, True):.2f} | "
-                f"{seconds(bench, 10, 2, True):.2f} |")
-    tables["speed"] = ["| B | one thread, s | two threads, s |", "|---|---|---|"] + rows
+    n = r["q1"]["x_train"]["shape"][0] - r["validation_size"]         # the split's N
+    rows = []
+    for s in r["task18"]["study"]:
+        b = s["batch_size"] or n + r["validation_size"]             # the whole set: all
+        epochs = s["epochs_to"]["0.03"][0]
+        stop = min((float(lr) for lr, error in s["validation_by_lr"].items()   # above
+                    if float(lr) > s["best_lr"] and (error is None or error > 0.5)),
+                   default=None)                                              # the best
+        rows.append(f"| {s['batch_size'] or 'all'} | {over_seeds(s['tp_final'])} | "
+                    f"{s['best_lr']:g} | {over_seeds(s['tuned_final'])} | "
+                    + (f"{stop:g} ({stop * (s['batch_size'] or n):g}) | " if stop
+                       else "none | ")
+                    + (f"{epochs * seconds(bench, b):.1f} |" if epochs else "never |"))
+    tables["task18"] = ["| B | λ = 0.001 | best λ | best λ | stops at λ (λ·B) | "
+                        "seconds to 3 % |", "|---|---|---|---|---|---|"] + rows
+    tables["default"] = ["| B, λ | validation | test, seeds 0-2 | epoch to epoch | "
+                         "s per epoch |", "|---|---|---|---|---|"] + [
+        f"| {c['batch_size']}, {c['lr']:g} | {pct(last(c['validation'], 'validation_error'))}"
+        f" | {over_seeds(c['final'])} | {100 * c['epoch_to_epoch']:.2f} points | "
+        f"{seconds(bench, c['batch_size']):.2f} |" for c in r["default_candidates"]]
+    h = default_of(r)["runs"][str(r["seeds"][0])]
+    tables["overfitting"] = ["| epoch | test error | test loss | misread: loss | "
+                             "misread: confidence |", "|---|---|---|---|---|"] + [
+        f"| {e['epoch']} | {pct(e['test_error'])} | "
+        f"{e['test_loss']:.3f} | {e['misread_loss']:.2f} | {e['misread_confidence']:.0%} |"
+        for e in h if e["epoch"] in (1, 7, 20, 30)]
+    parts = [key for key in bench["profile"][0] if key not in ("batch_size", "network",
+                                                                "step")]
+    names = {0: "1", 60000: "all"}             # B = 1: mnist_ffnn.py, 1-D arrays
+    tables["speed"] = ["| B | select | products | S, S′, σ, ⊙ | δw | update | step, µs | "
+                       "epoch, s |", "|---|---|---|---|---|---|---|---|"] + [
+        f"| {names.get(row['batch_size'], row['batch_size'])}"
+        + (", 4-4-4-4" if row["network"] == "4-4-4-4" else "") + " | "
+        + " | ".join(f"{row[key]:,.0f}" for key in parts) + f" | {row['step']:,.0f} | "
+        + (f"{seconds(bench, row['batch_size']):.2f} |" if row["network"] != "4-4-4-4"
+           else "|") for row in bench["profile"] if row["batch_size"] != 1]   # 1-D only
     return {name: "\n".join(lines) for name, lines in tables.items()}
 
 
