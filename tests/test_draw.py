@@ -101,8 +101,15 @@ def test_moving_without_the_button_draws_nothing(trained):
 
 
 def test_without_a_display_it_says_so(trained):
-    assert_clean_failure(run_script("examples/draw.py", trained[1]),
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    assert_clean_failure(run_script("examples/draw.py", trained[1], env=env),
                          "error: there is no display to open the drawing board on")
+
+
+def test_a_display_with_mplbackend_agg_says_to_unset_it(trained):
+    env = {"DISPLAY": ":99", "MPLBACKEND": "Agg"}
+    assert_clean_failure(run_script("examples/draw.py", trained[1], env=env),
+                         "error: MPLBACKEND=Agg opens no window")
 
 
 def test_a_display_without_a_gui_toolkit_says_what_to_install(trained, tmp_path):
