@@ -30,6 +30,7 @@ class DrawingBoard:
 
     SIZE = 140        # canvas pixels: 5 per MNIST pixel
     PEN = 7.0         # the pen's radius, in canvas pixels
+    FIGSIZE = (14, 4.2)  # inches: the four panels' titles fit
 
     def __init__(self, weights, figure):
         """Lay out the board in `figure` for the network `weights`."""
@@ -120,7 +121,8 @@ def open_figure():
     toolkit (it then falls back to Agg, which draws no window)."""
     try:
         import matplotlib.pyplot as plt
-        figure = plt.figure("Draw a digit", figsize=(14, 4.2), layout="constrained")
+        figure = plt.figure("Draw a digit", figsize=DrawingBoard.FIGSIZE,
+                            layout="constrained")
     except (ValueError, ImportError) as exc:         # a backend unknown, or not installed
         raise DataError(f"MPLBACKEND={os.environ.get('MPLBACKEND', '')!r} is not a backend "
                         "that matplotlib can open here; unset it, or set it to TkAgg or "

@@ -384,7 +384,7 @@ def draw_screenshot(weights, path):
 
     import draw
     from test_draw import draw_strokes, stroke
-    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    figure = Figure(figsize=draw.DrawingBoard.FIGSIZE, layout="constrained")
     FigureCanvasAgg(figure)
     board = draw.DrawingBoard(weights, figure)
     draw_strokes(board, [stroke((35, 25), (105, 25)), stroke((105, 25), (60, 120))])
