@@ -110,7 +110,7 @@ def test_other_kinds_of_pictures(trained, test_digits, tmp_path, kind):
     if kind == "transparent drawing":                              # black ink, alpha
         pixels = np.zeros((280, 280, 4), np.uint8)
         pixels[..., 3] = big
-        Image.fromarray(pixels, "RGBA").save(tmp_path / "digit.png")
+        Image.fromarray(pixels).save(tmp_path / "digit.png")       # (H, W, 4): RGBA
     else:                                                          # light on dark grey
         Image.fromarray((40 + 0.7 * big).astype(np.uint8)).save(tmp_path / "digit.png")
     assert answer(trained[0], predict.read_digit(tmp_path / "digit.png")[0]) == 7
