@@ -81,18 +81,27 @@ def window(a, width, reduce):
     return reduce(sliding_window_view(a, width, axis=1), axis=-1)  # (H, W)
 
 
+def opening(mask, width):
+    """mask (H, W) of bool without its parts narrower than `width` pixels: the minimum
+    over each width x width square (an erosion) then the maximum (a dilation) keeps
+    the pixels that some square of True pixels covers; specks and thin bridges go."""
+    return window(window(mask, width, np.min), width, np.max)
+
+
 def paper_is_light(picture):
     """Whether the paper is lighter than the ink, for picture (H, W, C): yes when the
     median brightness is nearer the picture's light end (95th percentile) than its dark
     end (5th), or as near and 0.5 or more (a hairline on a plain page), or when its
     light part holds a sheet on a darker desk: one group of light pixels covering 15 %
-    of the picture or more and 80 % of its own box (strokes fill far less)."""
+    of the picture or more and 80 % of its own box (strokes fill far less), once an
+    opening 5 pixels wide has taken off the desk's light grain (the specks joined to
+    the sheet made its box wider than the sheet)."""
     grey = reduce_size(picture.mean(axis=2), BLOB_SIDE)           # (h, w)
     dark, median, light = np.percentile(grey, [5, 50, 95])
     if median - dark > light - median or (median - dark == light - median
                                           and median >= 0.5):
         return True
-    labels = label_blobs(grey > (dark + light) / 2)
+    labels = label_blobs(opening(grey > (dark + light) / 2, 5))
     names, counts = np.unique(labels[labels >= 0], return_counts=True)
     if not len(names):
         return False
