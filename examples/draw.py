@@ -6,7 +6,7 @@
 A matplotlib window (it needs a display) shows the canvas, the 28 x 28 input that the
 network reads from it (made as examples/predict.py makes it from a photo), why: which
 pixels pushed its answer up (red) or down (blue), and the ten probabilities. The left
-button draws; the right button, or any key, clears.
+button draws; the right button, or any key but q, clears; q closes the window.
 """
 
 import argparse
@@ -30,7 +30,7 @@ class DrawingBoard:
 
     SIZE = 140        # canvas pixels: 5 per MNIST pixel
     PEN = 7.0         # the pen's radius, in canvas pixels
-    FIGSIZE = (14, 4.2)  # inches: the four panels' titles fit
+    FIGSIZE = (12.5, 4)  # inches: the titles fit, the window fits a 1366-pixel screen
 
     def __init__(self, weights, figure):
         """Lay out the board in `figure` for the network `weights`."""
@@ -41,8 +41,8 @@ class DrawingBoard:
         self.canvas_axes, seen_axes, why_axes, self.bar_axes = figure.subplots(
             1, 4, width_ratios=(1, 1, 1, 1.3))
         self.canvas_image = self.canvas_axes.imshow(self.ink, cmap="gray", vmin=0, vmax=1)
-        self.canvas_axes.set(title="Draw here with the left button\n(right button or a "
-                                   "key: clear)", xticks=[], yticks=[])
+        self.canvas_axes.set(title="Draw with the left button\nright button or a key: clear"
+                                   "\nq: close", xticks=[], yticks=[])
         self.gradient = np.zeros(784)
         self.seen_image, self.why_image = show_why(seen_axes, why_axes, np.zeros(784),
                                                    self.gradient)
@@ -120,6 +120,11 @@ def open_figure():
     MPLBACKEND names no backend, if there is no display, or if matplotlib found no GUI
     toolkit (it then falls back to Agg, which draws no window)."""
     try:
+        import matplotlib
+        for name in matplotlib.rcParams:    # matplotlib's own keys (l: log scale, p: pan,
+            if name.startswith("keymap.") and name != "keymap.quit":  # ...) broke the board
+                matplotlib.rcParams[name] = []
+        matplotlib.rcParams["toolbar"] = "None"
         import matplotlib.pyplot as plt
         figure = plt.figure("Draw a digit", figsize=DrawingBoard.FIGSIZE,
                             layout="constrained")

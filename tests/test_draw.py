@@ -125,3 +125,17 @@ def test_an_invalid_mplbackend_is_one_sentence(trained):
     assert_clean_failure(run_script("examples/draw.py", trained[1],
                                     env={"MPLBACKEND": "nonsense"}),
                          "error: MPLBACKEND='nonsense' is not a backend")
+
+
+def test_the_window_keeps_no_matplotlib_key_but_quit(monkeypatch):
+    """matplotlib's own keys (l: log scale, p: pan) froze or moved the board; q closes."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("MPLBACKEND", "Agg")                   # draw.py refuses: no window
+    with matplotlib.rc_context():
+        with pytest.raises(draw.DataError):
+            draw.open_figure()
+        plt.close("all")
+        assert matplotlib.rcParams["keymap.yscale"] == matplotlib.rcParams["keymap.pan"] == []
+        assert "q" in matplotlib.rcParams["keymap.quit"]
