@@ -159,4 +159,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    sys.stdout.reconfigure(errors="replace")      # a console that cannot show a file's name
     sys.exit(main())

@@ -70,8 +70,8 @@ def predict(args):
     weights = load_model(args.model)[0]
     if args.why is not None and args.why.exists() and not args.why.is_dir():
         raise DataError(f"{args.why}: --why needs a folder, and this is a file.")
-    status = 0
-    for path in args.images:                          # the files named by the user
+    status, stems = 0, [path.stem for path in args.images]
+    for number, path in enumerate(args.images, 1):    # the files named by the user
         try:
             x, doubts = read_digit(path)
         except DataError as exc:
@@ -85,7 +85,8 @@ def predict(args):
             print(digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28)))
         if args.why is not None:
             args.why.mkdir(parents=True, exist_ok=True)
-            picture = args.why / f"{path.stem}-why.png"
+            stem = path.stem if stems.count(path.stem) == 1 else f"{path.stem}-{number}"
+            picture = args.why / f"{stem}-why.png"
             save_why(picture, x, weights, f"{path.name}: read as {np.argmax(activations[-1])}")
             print(f"why: {picture}")
     return status
@@ -107,4 +108,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    sys.stdout.reconfigure(errors="replace")      # a console that cannot show a file's name
     sys.exit(main())

@@ -264,3 +264,24 @@ def test_narrowing_a_wide_stroke_never_erases_the_digit():
     ink[10:30, 10:30] = 1                                 # a block 20 wide: narrowed
     narrowed = reader.match_stroke(ink, 20)
     assert 0 < narrowed.sum() < ink.sum()
+
+
+def test_two_pictures_of_one_name_get_two_why_pictures(trained, tmp_path):
+    (tmp_path / "other").mkdir()
+    seven = ROOT / "examples" / "digits" / "seven.png"
+    copy = tmp_path / "other" / "seven.png"
+    copy.write_bytes(seven.read_bytes())
+    result = run_script("examples/predict.py", "--no-picture", "--why", tmp_path / "why",
+                        trained[1], seven, copy)
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "why").glob("*.png"))) == 2
+
+
+def test_a_windows_console_can_show_any_file_name(trained, tmp_path):
+    """cp1252 has no CJK letters: the name is shown with ?, the answer still given."""
+    picture = tmp_path / "sept-数字.png"
+    picture.write_bytes((ROOT / "examples" / "digits" / "seven.png").read_bytes())
+    result = run_script("examples/predict.py", "--no-picture", trained[1], picture,
+                        env={"PYTHONIOENCODING": "cp1252"})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert ": 7 (" in result.stdout
