@@ -529,7 +529,7 @@ def main():
     draw_screenshot(weights, out / "draw.png")
     results["minutes"] = (time.perf_counter() - start) / 60
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
-    say(f"Done in {results["minutes"]:.1f} minutes: {out.relative_to(ROOT)}")
+    say(f"Done in {results['minutes']:.1f} minutes: {out.relative_to(ROOT)}")
     if not args.quick and (out / "benchmark.json").is_file():
         refresh_report_tables()
 
