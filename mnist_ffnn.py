@@ -81,15 +81,15 @@ def show_digits(images, labels):
         return print("Task 2: MPLBACKEND names no backend that can run here; no picture.")
     plt.title("labels: " + "   ".join(map(str, labels[:9].reshape(3, 3).tolist())))
     if plt.gcf().canvas.required_interactive_framework is None:     # Agg: no window
-        return print("Task 2: there is no display here, so plt.imshow shows nothing.")
+        return print("Task 2: no window opens here (no display, or MPLBACKEND=Agg).")
     print("Task 2: a window shows the first nine digits; close it to go on.", flush=True)
     plt.show()
 
 
 # ---- Tasks 3-4: preprocessing -----------------------------------------------------------
 def preprocess_inputs(images, dtype=np.float32):
-    """Task 3: images (N, 28, 28) of uint8 -> inputs (N, 784) of `dtype`, in [0, 1]."""
-    return np.divide(images.reshape(len(images), -1), 255, dtype=dtype)
+    """Task 3: images (N, 28, 28), or one (28, 28), of uint8 0-255 -> (N, 784) or (784,)."""
+    return np.divide(images.reshape(images.shape[:-2] + (-1,)), 255, dtype=dtype)
 
 
 def preprocess_outputs(labels, dtype=np.float32):

@@ -24,7 +24,7 @@ def test_the_per_example_script_walks_through_the_tp(fake_mnist, tmp_path):
     # The fake set has 300 training and 100 test images (conftest.write_fake_mnist).
     assert lines[0] == ("Question 1: x_train (300, 28, 28), x_test (100, 28, 28) (image, "
                         "row, column); y_train (300,), y_test (100,) (image); uint8")
-    starts = ["Task 2: x_train[0, 12:17, 10:17]", "Task 2: there is no display here",
+    starts = ["Task 2: x_train[0, 12:17, 10:17]", "Task 2: no window opens here",
               "Tasks 3-4: x_train (300, 784) float32 in [0.0, 1.0]", "Task 9:", "Task 13:",
               "Task 15: training on 300 examples", "Epoch 1/2", "Epoch 2/2"]
     found = [next(k for k, line in enumerate(lines) if line.startswith(start))

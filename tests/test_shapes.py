@@ -62,3 +62,10 @@ def test_an_int_seed_draws_independent_reproducible_layers():
         b = v.ravel()[:n] * np.sqrt(v.shape[1])
         assert abs(np.corrcoef(a, b)[0, 1]) < 0.1
     assert not np.array_equal(mnist_ffnn.init_weights(1)[0], first[0])
+
+
+def test_one_image_is_preprocessed_as_one_example():
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    one = mnist_ffnn.preprocess_inputs(images[1])
+    assert one.shape == (784,)
+    np.testing.assert_array_equal(one, mnist_ffnn.preprocess_inputs(images)[1])
