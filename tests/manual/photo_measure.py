@@ -13,6 +13,11 @@ MODEL, and prints the share read right per kind, how many readings said they wer
 doubtful, and how many of 20 blank photos have no digit. The second form reads the
 pictures listed in FOLDER/manifest.csv (columns file, label, kind) and prints the
 share read right per kind. --root DIR measures the predict.py of another checkout.
+
+Pictures by other people are not in the repository (their licences are their authors').
+tests/manual/others-judge.csv and others-tune.csv list those measured on 2026-12-06
+(column source: owner/repository:path on GitHub; the two sets share no repository), as
+manifests for a folder holding them under the names of column file.
 """
 
 import argparse
