@@ -5,12 +5,11 @@ Task 16 gives the arrays an axis B running through a batch: a0 (B, 784), y (B, 1
 z_i and e_i (B, n_i); the weights keep their shapes. mnist_ffnn.py's softmax,
 forward_pass, backpropagation (where dw_i = a_{i-1}^T . e_i sums over the batch) and
 compute_error take one example or a batch, so this file imports them. Task 17 trains on
-the whole training set as one batch, Task 18 on batches of any size:
+the whole training set as one batch, Task 18 on batches of any size; --save keeps the
+trained network in an .npz file, which --load and examples/ read:
 
     python mnist_ffnn_batched.py                                 # B = 10, lr = 0.03
     python mnist_ffnn_batched.py --batch-size all --lr 0.001     # Task 17
-
---save keeps the trained network in an .npz file, which --load and examples/ read.
 """
 
 import os
@@ -46,23 +45,25 @@ def cross_entropy(z3, y):
 def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, batch_size=10,
           rng=None, validation=None, history=None):
     """Tasks 17-18: train `weights` in place on x_train (N, 784), y_train (N, 10), in
-    batches of `batch_size` examples, in a new order drawn by the Generator `rng` each
-    epoch (in their order if None). After each epoch, print its mean loss (each example's
-    before its batch's update) and the error rates on (x_test, y_test) and `validation`,
-    a pair (x, y), if given; append its record to `history` (a list), which is returned."""
+    batches of `batch_size` examples, shuffled each epoch by the Generator `rng` (kept in
+    order if None, or if one batch holds them all). After each epoch, print its mean loss
+    (each example's before its batch's update) and the error rates on (x_test, y_test)
+    and `validation`, a pair (x, y), if given; append its record to `history`, returned."""
     history = [] if history is None else history
     n, last = len(x_train), len(history) + epochs      # epochs numbered on from history
     for epoch in range(len(history) + 1, last + 1):               # the loop over epochs
         start = time.perf_counter()
-        order = np.arange(n) if rng is None else rng.permutation(n)
+        shuffled = rng is not None and batch_size < n   # one batch: no order to change
+        order = rng.permutation(n) if shuffled else np.arange(n)
         z3 = np.empty_like(y_train)          # the z3 of the examples in the order `order`
         for first in range(0, n, batch_size):                   # the loop over batches
-            batch = order[first:first + batch_size]
+            rows = slice(first, first + batch_size)       # in order: views of the arrays
+            batch = order[rows] if shuffled else rows     # shuffled: copies of its rows
             a0, y = x_train[batch], y_train[batch]                  # (B, 784), (B, 10)
             activations, zs = forward_pass(a0, weights)                   # Task 8
             deltas = backpropagation(activations, zs, y, weights)         # Task 16
             update_weights(weights, deltas, lr)                           # Task 11
-            z3[first:first + batch_size] = zs[-1]
+            z3[rows] = zs[-1]
         seconds = time.perf_counter() - start
         check_finite(weights, epoch)
         record = {"epoch": epoch, "loss": cross_entropy(z3, y_train[order]) / n,
@@ -86,10 +87,9 @@ def probe(weights):
 
 
 def save_model(path, weights, runs, history):
-    """Save the network `weights` in the .npz file `path`: its arrays (arr_0, arr_1, ...),
-    their probe, the options of each run that trained it (`runs`, a list of dicts) and
-    each epoch's record (`history`). Written to a temporary file beside it, then renamed
-    over it (os.replace), so that an interrupted save leaves any older file whole."""
+    """Save `weights` in the .npz file `path`: their arrays (arr_0, ...), their probe, each
+    run's options (`runs`, a list of dicts) and each epoch's record (`history`), through a
+    temporary file renamed to `path` (os.replace): a cut save leaves an old file whole."""
     path = Path(os.path.realpath(path))            # a symlink: the file it points to
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -59,3 +59,18 @@ def test_compute_error_counts_the_misclassified_examples():
                                     weights) == expected
     assert mnist_ffnn.compute_error(x, mnist_ffnn.preprocess_outputs(predicted),
                                     weights) == 0.0
+
+
+def test_one_batch_of_the_whole_set_is_not_shuffled(capsys):
+    """Task 17: with one batch the order changes nothing but the copy of the whole set,
+    which train then skips: a Generator trains exactly as no shuffling."""
+    rng = np.random.default_rng(3)
+    x, y = rng.random((50, 784)), mnist_ffnn.preprocess_outputs(rng.integers(0, 10, 50))
+    first = mnist_ffnn.init_weights(0)
+    second = [w.copy() for w in first]
+    state = rng.bit_generator.state
+    mnist_ffnn_batched.train(x, y, x, y, first, epochs=2, batch_size=50, rng=rng)
+    assert rng.bit_generator.state == state                      # no permutation drawn
+    mnist_ffnn_batched.train(x, y, x, y, second, epochs=2, batch_size=50, rng=None)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)

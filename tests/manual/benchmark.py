@@ -81,7 +81,12 @@ def profile(batch_size, steps, sizes=(784, 128, 64, 10)):
     for k in range(steps):                        # the step of train, part by part
         t0 = clock()
         first = k * max(batch_size, 1) % n
-        batch = order[first] if batch_size == 0 else order[first:first + batch_size]
+        if batch_size == 0:                       # mnist_ffnn.py: one example
+            batch = order[first]
+        elif batch_size < n:                      # shuffled: a copy of the batch's rows
+            batch = order[first:first + batch_size]
+        else:                                     # one batch: train does not shuffle it
+            batch = slice(None)
         a0, yb = x[batch], y[batch]
         t1 = clock()
         z1 = a0 @ w1
