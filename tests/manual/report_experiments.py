@@ -19,6 +19,7 @@ import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -262,7 +263,7 @@ def section_default(data, split, epochs, seeds, candidates, results):
                        "misread_share_of_loss": float(losses[wrong].sum() / losses.sum()),
                        "right_loss": float(losses[~wrong].mean())})
 
-    compared, weights_of = [], {}
+    compared, weights_of, right = [], {}, {}
     for batch_size, lr in candidates:
         validation = run(split[0], epochs, lr, batch_size, validation=split[1])[0]
         runs = {}
@@ -270,6 +271,8 @@ def section_default(data, split, epochs, seeds, candidates, results):
             history, weights = run(data, epochs, lr, batch_size, seed, every_epoch=more)
             runs[str(seed)] = history
             weights_of.setdefault((batch_size, lr), weights)
+            right[batch_size, lr, seed] = np.argmax(
+                ffnn.forward_pass(data[2], weights)[0][-1], axis=1) == labels
         finals = [last(h) for h in runs.values()]
         predicted = np.argmax(ffnn.forward_pass(data[2], weights_of[(batch_size, lr)])[0][-1],
                               axis=1)
@@ -290,9 +293,22 @@ def section_default(data, split, epochs, seeds, candidates, results):
             "errors_by_digit": off.sum(axis=1).tolist()})
         say(f"default candidate B = {batch_size}, λ = {lr}: {finals}")
     results["default_candidates"] = compared
+    if len(candidates) == 2:                         # the same test images, paired
+        (b1, lr1), (b2, lr2) = candidates
+        results["default_paired"] = [paired(right[b1, lr1, seed], right[b2, lr2, seed])
+                                     for seed in seeds]
     results["most_frequent_digit_error"] = float(
         1 - np.bincount(labels).max() / len(labels))
     return weights_of[(DEFAULTS.batch_size, DEFAULTS.lr)]
+
+
+def paired(first, second):
+    """McNemar's exact test on two models' right answers (N,) on the same images: the
+    images only the first reads right, only the second, and the two-sided p-value."""
+    only_first, only_second = int(np.sum(first & ~second)), int(np.sum(~first & second))
+    k, n = min(only_first, only_second), only_first + only_second
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return {"only_first": only_first, "only_second": only_second, "p_value": p}
 
 
 def default_of(results):
