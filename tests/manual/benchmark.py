@@ -1,7 +1,7 @@
 """Speed of both scripts on the shipped MNIST: one training epoch, timed (not a test:
 run it by hand, on a quiet machine).
 
-    python tests/manual/benchmark.py                     # about 11 minutes on 2 cores
+    python tests/manual/benchmark.py                     # about 6 minutes on 2 cores
     python tests/manual/benchmark.py --repeats 3 --batch-sizes 10 100
 
 Times one epoch of mnist_ffnn.train (one example at a time) and of
