@@ -163,7 +163,7 @@ def backpropagation(activations, zs, y, weights):
     # changes. One example is made a batch of one, rows (1, n): a column times a row.
     if a0.ndim == 1:                    # a 1-D array has no column form: a.T is a
         a0, a1, a2, e1, e2, e3 = (v[np.newaxis] for v in (a0, a1, a2, e1, e2, e3))
-    return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]  # np.dot: report, Speed
+    return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]  # np.dot: benchmark.py
 
 
 def update_weights(weights, deltas, lr):
