@@ -4,14 +4,14 @@ the reading is doubtful.
 
     python examples/predict.py MODEL IMAGE...
 
-A photo, a scan or a drawing becomes an input as MNIST's digits were made (the steps
-are in examples/reader.py): what is darker than the paper, in any colour, is ink (light
-ink, for chalk on a board); the largest group of strokes near the centre is the digit;
-a hairline is thickened and a marker's stroke narrowed to MNIST's pen; the digit is
-fitted in 20 x 20 pixels and centred by its mass in 28 x 28. A reading is doubtful
-when the digit looks cut off (it touches one side of the picture and not the opposite
-one), when other marks were left out, or when the network gives its answer less than
-SURE of its probability. Best: a dark pen on plain paper, the digit filling most of
+A photo, a scan or a drawing becomes an input as MNIST's digits were made (the steps are
+in examples/reader.py and examples/ink.py): what is darker than the paper, in any
+colour, is ink (light ink, for chalk on a board); the largest group of strokes near the
+centre is the digit; a hairline is thickened and a marker's stroke narrowed to MNIST's
+pen; the digit is fitted in 20 x 20 pixels and centred by its mass in 28 x 28. A reading
+is doubtful when the digit looks cut off (it touches one side of the picture and not the
+opposite one), when other marks were left out, or when the network gives its answer less
+than SURE of its probability. Best: a dark pen on plain paper, the digit filling most of
 the picture with a margin around it.
 """
 
