@@ -88,7 +88,7 @@ def show_digits(images, labels):
 
 # ---- Tasks 3-4: preprocessing -----------------------------------------------------------
 def preprocess_inputs(images, dtype=np.float32):
-    """Task 3: images (N, 28, 28), or one (28, 28), of uint8 0-255 -> (N, 784) or (784,)."""
+    """Task 3: uint8 images (N, 28, 28), or one, -> (N, 784), or (784,), dtype in [0, 1]."""
     return np.divide(images.reshape(images.shape[:-2] + (-1,)), 255, dtype=dtype)
 
 
@@ -161,7 +161,7 @@ def backpropagation(activations, zs, y, weights):
     e1 = (e2 @ w2.T) * sigmoid_prime(z1)          # (64,) . (64, 128) -> (128,), ⊙ (128,)
     # dw_i = a_{i-1}^T . e_i: for a batch, (n_{i-1}, B) . (B, n_i), the sum of its examples'
     # changes. One example is made a batch of one, rows (1, n): a column times a row.
-    if a0.ndim == 1:                    # a 1-D array has no column form: a.T is a
+    if a0.ndim == 1:                    # for a 1-D array a.T equals a: no column form
         a0, a1, a2, e1, e2, e3 = (v[np.newaxis] for v in (a0, a1, a2, e1, e2, e3))
     return [np.dot(a0.T, e1), np.dot(a1.T, e2), np.dot(a2.T, e3)]  # np.dot: benchmark.py
 

@@ -5,8 +5,8 @@ Task 16 gives the arrays an axis B running through a batch: a0 (B, 784), y (B, 1
 z_i and e_i (B, n_i); the weights keep their shapes. mnist_ffnn.py's softmax,
 forward_pass, backpropagation (where dw_i = a_{i-1}^T . e_i sums over the batch) and
 compute_error take one example or a batch, so this file imports them. Task 17 trains on
-the whole training set as one batch, Task 18 on batches of any size; --save keeps the
-trained network in an .npz file, which --load and examples/ read:
+the whole set as one batch, Task 18 on batches of any size (--save keeps the network in
+an .npz file, which --load and examples/ read):
 
     python mnist_ffnn_batched.py                                 # B = 10, lr = 0.03
     python mnist_ffnn_batched.py --batch-size all --lr 0.001     # Task 17
@@ -54,7 +54,7 @@ def train(x_train, y_train, x_test, y_test, weights, epochs=30, lr=0.001, batch_
     for epoch in range(len(history) + 1, last + 1):               # the loop over epochs
         start = time.perf_counter()
         shuffled = rng is not None and batch_size < n   # one batch: no order to change
-        order = rng.permutation(n) if shuffled else np.arange(n)
+        order = rng.permutation(n) if shuffled else slice(None)   # a slice: no copy
         z3 = np.empty_like(y_train)          # the z3 of the examples in the order `order`
         for first in range(0, n, batch_size):                   # the loop over batches
             rows = slice(first, first + batch_size)       # in order: views of the arrays

@@ -3,7 +3,8 @@ for examples/reader.py. The picture is a grey level below the paper, the paper's
 is measured around each pixel, and what stands out of the paper's noise is ink:
 
     reduce_size       a large picture averaged down to 256-511 pixels on its long side
-    window, opening   a minimum, maximum or mean over a square around each pixel
+    window            a minimum, maximum or mean over a square around each pixel
+    opening, closing  marks narrower than a square taken off, or filled
     label_blobs       the connected groups of inked pixels
     paper_is_light    dark ink on light paper, or light chalk on a dark board?
     grey_below_paper  one grey level (H, W): the darkest colour relative to the paper's
@@ -43,6 +44,12 @@ def opening(mask, width):
     over each width x width square (an erosion) then the maximum (a dilation) keeps
     the pixels that some square of True pixels covers; specks and thin bridges go."""
     return window(window(mask, width, np.min), width, np.max)
+
+
+def closing(a, width):
+    """a (H, W) with its dark marks narrower than `width` pixels filled: the maximum over
+    each width x width square (a dilation) then the minimum (an erosion), its twin."""
+    return window(window(a, width, np.max), width, np.min)
 
 
 def label_blobs(mask):
@@ -107,7 +114,7 @@ def paper_level(grey, width):
     coarse = reduce_size(grey, WORKING_SIDE // 4, np.min)      # (H / k, W / k)
     k = grey.shape[0] // coarse.shape[0]
     width = max(3, width // k) | 1
-    paper = np.kron(window(window(coarse, width, np.max), width, np.min), np.ones((k, k)))
+    paper = np.kron(closing(coarse, width), np.ones((k, k)))
     return np.pad(paper, [(0, grey.shape[0] - paper.shape[0]),
                           (0, grey.shape[1] - paper.shape[1])], mode="edge")
 

@@ -103,7 +103,8 @@ def main(argv=None):
     parser.add_argument("--why", type=Path, metavar="FOLDER",
                         help="save in FOLDER, for each image, a picture of the input "
                              "and of which pixels pushed the answer up (red) or down "
-                             "(blue): IMAGE-why.png")
+                             "(blue): IMAGE-why.png (IMAGE-N-why.png, N its place, "
+                             "when names repeat)")
     return run(predict, parser.parse_args(argv))
 
 

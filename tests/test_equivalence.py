@@ -61,7 +61,7 @@ def test_compute_error_counts_the_misclassified_examples():
                                     weights) == 0.0
 
 
-def test_one_batch_of_the_whole_set_is_not_shuffled(capsys):
+def test_one_batch_of_the_whole_set_is_not_shuffled():
     """Task 17: with one batch the order changes nothing but the copy of the whole set,
     which train then skips: a Generator trains exactly as no shuffling."""
     rng = np.random.default_rng(3)

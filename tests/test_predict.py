@@ -7,12 +7,14 @@ and, with --why, saves the input gradient; and a file it cannot read is one sent
 the others still read. The pictures are made by tests/photos.py from MNIST test
 digits (of the tune half: tests/manual/photo_measure.py reports the held-out half)."""
 
+import io
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import ink
 import mnist_ffnn
 import predict
 import reader
@@ -285,3 +287,12 @@ def test_a_windows_console_can_show_any_file_name(trained, tmp_path):
                         env={"PYTHONIOENCODING": "cp1252"})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert ": 7 (" in result.stdout
+
+
+def test_a_sheet_on_a_grained_desk_is_light_paper(test_digits):
+    """The desk's light grain, joined to the sheet, widened its box until the sheet no
+    longer filled it: the opening in paper_is_light takes the grain off first."""
+    made = photos.hard_photo(test_digits[0][25], np.random.default_rng(25), "sheet")
+    with Image.open(io.BytesIO(made)) as image:
+        picture = np.asarray(image.convert("RGB"), np.float32) / 255
+    assert ink.paper_is_light(ink.reduce_size(picture))

@@ -16,8 +16,9 @@ share read right per kind. --root DIR measures the predict.py of another checkou
 
 Pictures by other people are not in the repository (their licences are their authors').
 tests/manual/others-judge.csv and others-tune.csv list those measured on 2026-12-06
-(column source: owner/repository:path on GitHub; the two sets share no repository), as
-manifests for a folder holding them under the names of column file.
+(column source: owner/repository:path on GitHub; the two sets share no repository):
+gather the pictures in a folder under the names of column file, and copy the list there
+as FOLDER/manifest.csv.
 """
 
 import argparse

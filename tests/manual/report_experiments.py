@@ -1,13 +1,14 @@
 """Regenerate the numbers and figures of report.md (not a test: run it by hand).
 
-    python tests/manual/report_experiments.py               # about 53 minutes, 2 cores
+    python tests/manual/report_experiments.py               # about 23 minutes, 2 cores
     python tests/manual/report_experiments.py --quick       # a small subset, 1 minute
     python tests/manual/report_experiments.py --tables      # figures, tables from results
 
 Writes results.json and the report's figures to figures/ (runs/report-quick/ with
 --quick), then rewrites the tables of report.md, each found by its header row, from
-figures/results.json and figures/benchmark.json (written by tests/manual/benchmark.py). Learning rates are chosen on 10,000 training examples held
-out (the last 10,000, as --validation holds out), never on the test set. Times are the
+figures/results.json and figures/benchmark.json (written by tests/manual/benchmark.py).
+Learning rates are chosen on 10,000 training examples held out (the last 10,000, as
+--validation holds out), never on the test set. Times are the
 benchmark's, not measured here: this script may run beside other work.
 """
 
