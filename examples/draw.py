@@ -4,9 +4,9 @@
     python examples/draw.py MODEL
 
 A matplotlib window (it needs a display) shows the canvas, the 28 x 28 input that the
-network reads from it (made as examples/predict.py makes it from a photo), why: which
-pixels pushed its answer up (red) or down (blue), and the ten probabilities. The left
-button draws; the right button, or any key, clears; q also closes the window.
+network reads from it (made as examples/predict.py makes it from a photo), why: where
+more ink would raise its answer (red) or lower it (blue), and the ten probabilities.
+The left button draws; the right button, or any key, clears; q also closes the window.
 """
 
 import argparse

@@ -1,7 +1,8 @@
 """examples/ink.py: where the ink is in a picture of one handwritten digit, in NumPy,
-for examples/reader.py. The picture is a grey level below the paper, the paper's level
-is measured around each pixel, and what stands out of the paper's noise is ink:
+for examples/reader.py. The picture becomes one grey level, the paper's level is
+measured around each pixel, and what stands out below it, out of its noise, is ink:
 
+    reduction         how many times a picture is reduced to a given side
     reduce_size       a large picture averaged down to 256-511 pixels on its long side
     window            a minimum, maximum or mean over a square around each pixel
     opening, closing  marks narrower than a square taken off, or filled
@@ -20,11 +21,16 @@ BLOB_SIDE = 128        # the blobs are found on a copy at most 128-255 pixels on
 MIN_CONTRAST = 0.2     # the least darkness of ink, as a share of the paper's brightness
 
 
+def reduction(shape, side):
+    """k, the largest integer that leaves the long side of `shape` (H, W, ...) at least
+    `side` pixels, and its short side at least one."""
+    return max(1, min(max(shape[:2]) // side, min(shape[:2])))
+
+
 def reduce_size(picture, side=WORKING_SIDE, reduce=np.mean):
-    """picture (H, W, ...) reduced k times, k the largest integer that leaves its long
-    side at least `side` pixels: each k x k block becomes its mean (or `reduce`),
-    (H // k, W // k, ...)."""
-    k = max(1, max(picture.shape[:2]) // side)
+    """picture (H, W, ...) reduced k = reduction(its shape, side) times: each k x k block
+    becomes its mean (or `reduce`), (H // k, W // k, ...)."""
+    k = reduction(picture.shape, side)
     h, w = picture.shape[0] // k * k, picture.shape[1] // k * k
     blocks = picture[:h, :w].reshape(h // k, k, w // k, k, *picture.shape[2:])
     return reduce(blocks, axis=(1, 3))
@@ -109,10 +115,10 @@ def paper_level(grey, width):
     """The paper's level (H, W) around each pixel of grey (H, W): a closing, the maximum
     over `width` pixels and then the minimum, which fills every mark narrower than
     that (a stroke) and keeps what is wider or runs off the edge (a shadow, a desk),
-    as the edges are repeated outwards. Computed on a copy reduced 4 times (by the
-    minimum, so that a light sheet does not spill over a dark desk)."""
-    coarse = reduce_size(grey, WORKING_SIDE // 4, np.min)      # (H / k, W / k)
-    k = grey.shape[0] // coarse.shape[0]
+    as the edges are repeated outwards. Computed on a copy reduced to 64-127 pixels on
+    its long side (by the minimum, so that a light sheet does not spill over a desk)."""
+    k = reduction(grey.shape, WORKING_SIDE // 4)
+    coarse = reduce_size(grey, WORKING_SIDE // 4, np.min)      # (H // k, W // k)
     width = max(3, width // k) | 1
     paper = np.kron(closing(coarse, width), np.ones((k, k)))
     return np.pad(paper, [(0, grey.shape[0] - paper.shape[0]),
@@ -122,9 +128,9 @@ def paper_level(grey, width):
 def ink_below(grey, paper):
     """How far each pixel of grey (H, W) is below the paper (H, W), from 0 (the paper's
     noise) to 1 (the strokes' usual darkness); None if nothing stands out of the
-    noise by MIN_CONTRAST or more. The noise is measured on the paper alone: from the
-    lighter half of the pixels, the pixels within 3 standard deviations of their
-    median, over and over until that settles."""
+    noise by MIN_CONTRAST, or by 5 of its standard deviations if more. The noise is
+    measured on the paper alone: from the lighter half of the pixels, the pixels
+    within 3 standard deviations of their median, five times over (it then settles)."""
     darkness = paper - grey                                    # > 0: below the paper
     floor = np.median(darkness)        # ink is 20-45 % of a tight crop's pixels
     for _ in range(5):

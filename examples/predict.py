@@ -102,9 +102,9 @@ def main(argv=None):
                         help="do not print the 28 x 28 input that the network read")
     parser.add_argument("--why", type=Path, metavar="FOLDER",
                         help="save in FOLDER, for each image, a picture of the input "
-                             "and of which pixels pushed the answer up (red) or down "
-                             "(blue): IMAGE-why.png (IMAGE-N-why.png, N its place, "
-                             "when names repeat)")
+                             "and of where more ink would raise the answer (red) or "
+                             "lower it (blue): IMAGE-why.png (IMAGE-N-why.png, N its "
+                             "place, when names repeat)")
     return run(predict, parser.parse_args(argv))
 
 

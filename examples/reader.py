@@ -1,16 +1,16 @@
 """examples/reader.py: a picture of one handwritten digit made into the network's input
 (784,), as MNIST's digits were made, step by step in NumPy (Pillow only decodes files).
 
-    read_image        the file's colours (H, W, 3) in [0, 1]
-    reduce_size       a large picture averaged down to 256-511 pixels on its long side
-    grey_below_paper, paper_level, ink_below
-                      the ink (H, W), 0 to 1, below the paper's level (examples/ink.py)
-    choose_digit      the largest group of ink near the centre, with the groups beside it
-    find_digit        these steps, the paper's window widened for wide strokes
-    match_stroke      a hairline or a marker's stroke brought to MNIST's width
-    fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
+    read_image        the file's colours (H, W, 3) in [0, 1] (examples/predict.py calls it)
 
-digit_input runs them in this order and also says what makes the reading doubtful.
+digit_input then runs, in this order, and also says what makes the reading doubtful:
+
+    reduce_size       a large picture averaged down to 256-511 pixels (examples/ink.py)
+    find_digit        the ink (H, W) below the paper's level (examples/ink.py), of which
+                      choose_digit keeps the largest group near the centre and its kin
+    match_stroke      a hairline or a marker's stroke brought to MNIST's width
+    crop              the box of the digit's ink
+    fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
 """
 
 import warnings
@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ink import (BLOB_SIDE, grey_below_paper, ink_below, label_blobs, paper_level,
-                 reduce_size, window)
+                 reduce_size, reduction, window)
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")   # raster formats only
 MNIST_STROKE = 1.84    # MNIST's median stroke width, in pixels of its 20-pixel box
@@ -67,8 +67,8 @@ def choose_digit(ink):
     ink (H, W); whether it looks cut off: it touches one side of the picture and not
     the opposite one (a picture cropped to the ink touches both, or none); and how
     many other blobs of 10 % of its ink or more, not touching the edge, were left out."""
+    k = reduction(ink.shape, BLOB_SIDE)
     small = reduce_size(ink, BLOB_SIDE, np.max)                # a thin line survives
-    k = ink.shape[0] // small.shape[0]
     labels = label_blobs(small > 0.25)
     rows, cols = np.indices(small.shape)
     h, w = small.shape
@@ -159,8 +159,8 @@ def fit_and_centre(box):
 
 
 def find_digit(picture):
-    """The digit's ink (H, W) in [0, 1] in picture (H, W, C), whether it touches the
-    picture's edge and how many other marks were left out (see choose_digit); None if
+    """The digit's ink (H, W) in [0, 1] in picture (H, W, C), whether it looks cut off at
+    the picture's edge and how many other marks were left out (see choose_digit); None if
     no mark stands out of the paper. grey_below_paper, then ink_below the paper_level
     over a quarter of the picture's side; if the chosen digit's strokes are wider than
     a sixth of that (a marker filling a small picture, whose joins a quarter would take
@@ -181,7 +181,7 @@ def find_digit(picture):
 def digit_input(picture):
     """A picture of one digit, colours (H, W, 3) or grey levels (H, W) in [0, 1], as the
     network's input (784,) with the list of what makes it doubtful ("edge": the digit
-    touches the picture's edge; "blobs": other marks were left out), or None if no
+    looks cut off at the picture's edge; "blobs": other marks were left out), or None if no
     digit is found: reduce_size, find_digit, match_stroke, crop, fit_and_centre."""
     picture = picture if picture.ndim == 3 else picture[..., None]
     found = find_digit(reduce_size(picture))

@@ -1,4 +1,4 @@
-"""examples/why.py: which pixels of the input pushed the network's answer up or down.
+"""examples/why.py: where more ink in the input would raise or lower the network's answer.
 The gradient of the answer's log-probability with respect to the input, one more step
 of the TP's backpropagation, and a picture of it beside the input, shared by
 examples/predict.py (--why) and examples/draw.py."""

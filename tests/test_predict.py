@@ -296,3 +296,13 @@ def test_a_sheet_on_a_grained_desk_is_light_paper(test_digits):
     with Image.open(io.BytesIO(made)) as image:
         picture = np.asarray(image.convert("RGB"), np.float32) / 255
     assert ink.paper_is_light(ink.reduce_size(picture))
+
+
+@pytest.mark.parametrize("shape", [(1000, 12), (8, 400)])
+def test_a_thin_strip_is_one_sentence(trained, tmp_path, shape):
+    """A picture far longer than wide reduced its short side to nothing (a traceback)."""
+    pixels = np.full(shape, 255, np.uint8)
+    pixels[shape[0] // 4:3 * shape[0] // 4, shape[1] // 3:shape[1] // 3 + 2] = 0
+    Image.fromarray(pixels).save(tmp_path / "strip.png")
+    result = run_script("examples/predict.py", trained[1], tmp_path / "strip.png")
+    assert "Traceback" not in result.stderr, result.stderr
