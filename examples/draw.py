@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's scripts
-from mnist_ffnn import DataError, forward_pass, run  # noqa: E402
+from mnist_ffnn import DataError, run  # noqa: E402
 from mnist_ffnn_batched import load_model  # noqa: E402
 from reader import mnist_input  # noqa: E402
+from predict import probabilities  # noqa: E402
 from why import input_gradient, show_why  # noqa: E402
 
 
@@ -96,10 +97,10 @@ class DrawingBoard:
             seen, self.probabilities, self.gradient = np.zeros(784), np.zeros(10), \
                 np.zeros(784)
         else:
-            seen = seen.astype(self.weights[0].dtype)
-            activations, zs = forward_pass(seen, self.weights)
-            self.probabilities = activations[-1]
-            k, self.gradient = input_gradient(seen, self.weights)
+            self.probabilities = probabilities(seen, self.weights)   # of both readings
+            seen = seen[0].astype(self.weights[0].dtype)              # the one as fitted
+            self.gradient = input_gradient(seen, self.weights,
+                                           int(np.argmax(self.probabilities)))[1]
         self.canvas_image.set_data(self.ink)
         self.seen_image.set_data(seen.reshape(28, 28))
         limit = max(np.abs(self.gradient).max(), 1e-12)        # the colours' scale

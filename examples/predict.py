@@ -8,7 +8,8 @@ A photo, a scan or a drawing becomes an input as MNIST's digits were made (the s
 in examples/reader.py and examples/ink.py): what is darker than the paper, in any
 colour, is ink (light ink, for chalk on a board); the largest group of strokes near the
 centre is the digit; a hairline is thickened and a marker's stroke narrowed to MNIST's
-pen; the digit is fitted in 20 x 20 pixels and centred by its mass in 28 x 28. A reading
+pen; the digit is fitted in 20 x 20 pixels and centred by its mass in 28 x 28, once as
+it is and once with its slant undone, and the answer is the mean of both. A reading
 is doubtful when the digit looks cut off (it touches one side of the picture and not the
 opposite one), when other marks were left out, or when the network gives its answer less
 than SURE of its probability. Best: a dark pen on plain paper, the digit filling most of
@@ -35,7 +36,8 @@ ADVICE = {"edge": "the digit looks cut off at the picture's edge, leave a margin
 
 
 def read_digit(path):
-    """The input (784,) of the digit in the image file `path`, and the list of what makes
+    """The inputs (2, 784) of the digit in the image file `path` (as fitted, and with its
+    slant undone; see reader.digit_input), and the list of what makes
     it doubtful ("edge", "blobs"; see reader.digit_input). DataError, naming the file,
     if it cannot be read, is too small, or has no digit."""
     try:
@@ -51,6 +53,13 @@ def read_digit(path):
     return found
 
 
+def probabilities(inputs, weights):
+    """The network's ten probabilities (10,) for a digit read as inputs (2, 784), as
+    fitted and with its slant undone: the mean of the two readings' a3 (2, 10)."""
+    activations, zs = forward_pass(inputs.astype(weights[0].dtype), weights)
+    return activations[-1].mean(axis=0)
+
+
 def reading(path, a3, doubts):
     """The line said for the picture at `path`: the two likeliest answers among the ten
     probabilities a3 (10,), then, if the reading is doubtful, why and what to do."""
@@ -64,8 +73,8 @@ def reading(path, a3, doubts):
 
 def predict(args):
     """Print, for each image of args.images, the digit read, the two likeliest answers,
-    whether the reading is doubtful and (unless args.no_picture) the 28 x 28 input as
-    text; with args.why, save in that folder a picture of why. Returns the exit
+    whether the reading is doubtful and (unless args.no_picture) the two 28 x 28 inputs
+    as text, side by side; with args.why, save in that folder a picture of why. Returns the exit
     status: 0, or 1 if an image could not be read (its error is told, the others read)."""
     weights = load_model(args.model)[0]
     if args.why is not None and args.why.exists() and not args.why.is_dir():
@@ -73,21 +82,23 @@ def predict(args):
     status, stems = 0, [path.stem for path in args.images]
     for number, path in enumerate(args.images, 1):    # the files named by the user
         try:
-            x, doubts = read_digit(path)
+            inputs, doubts = read_digit(path)
         except DataError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
-        x = x.astype(weights[0].dtype)
-        activations, zs = forward_pass(x, weights)
-        print(reading(path, activations[-1], doubts))
-        if not args.no_picture:
-            print(digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28)))
+        a3 = probabilities(inputs, weights)
+        print(reading(path, a3, doubts))
+        if not args.no_picture:                     # the two inputs, a gap between them
+            first, second = inputs.reshape(2, 28, 28)
+            both = np.hstack([first, np.zeros((28, 3)), second])       # (28, 59)
+            print(digit_as_text(np.round(255 * both).astype(np.uint8)))
         if args.why is not None:
             args.why.mkdir(parents=True, exist_ok=True)
             stem = path.stem if stems.count(path.stem) == 1 else f"{path.stem}-{number}"
             picture = args.why / f"{stem}-why.png"
-            save_why(picture, x, weights, f"{path.name}: read as {np.argmax(activations[-1])}")
+            k = int(np.argmax(a3))
+            save_why(picture, inputs[0], weights, f"{path.name}: read as {k}", k)
             print(f"why: {picture}")
     return status
 

@@ -1,5 +1,5 @@
-"""examples/reader.py: a picture of one handwritten digit made into the network's input
-(784,), as MNIST's digits were made, step by step in NumPy (Pillow only decodes files).
+"""examples/reader.py: a picture of one handwritten digit made into the network's inputs
+(2, 784), as MNIST's digits were made, step by step in NumPy (Pillow only decodes files).
 
     read_image        the file's colours (H, W, 3) in [0, 1] (examples/predict.py calls it)
 
@@ -11,6 +11,7 @@ digit_input then runs, in this order, and also says what makes the reading doubt
     match_stroke      a hairline or a marker's stroke brought to MNIST's width
     crop              the box of the digit's ink
     fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
+    deskew            the box with its slant undone, fitted too: a second reading
 """
 
 import warnings
@@ -30,7 +31,7 @@ class ImageError(Exception):
 
 
 def digit_as_text(image):
-    """A grey image (28, 28) of uint8 as text, without its blank rows: // 26 maps 0-255
+    """A grey image (28, W) of uint8 as text, without its blank rows: // 26 maps 0-255
     to 0-9, and fancy indexing picks one of ten characters per pixel, twice."""
     picture = np.array(list(" .:-=+*#%@"))[image[image.any(axis=1)] // 26]
     return "\n".join(map("".join, np.repeat(picture, 2, axis=1)))
@@ -158,6 +159,27 @@ def fit_and_centre(box):
     return field.ravel()
 
 
+def deskew(box):
+    """box (h, w) with its slant undone (h, w + 2 pad): each row r slid sideways by s (r - r0),
+    where s = sum (r - r0)(c - c0) ink / sum (r - r0)^2 ink is how far the ink's column
+    moves per row on average (its moments; r0, c0 its centre of mass), each pixel read
+    between its two neighbours in the row (linear interpolation)."""
+    rows, cols = np.indices(box.shape)
+    mass = box.sum()
+    r0, c0 = np.sum(rows * box) / mass, np.sum(cols * box) / mass
+    spread = np.sum((rows - r0) ** 2 * box)
+    slant = np.sum((rows - r0) * (cols - c0) * box) / spread if spread else 0.0
+    pad = int(np.ceil(abs(slant) * box.shape[0]))             # room for the slid rows
+    source = np.arange(-pad, box.shape[1] + pad) + slant * (rows[:, :1] - r0)
+    left = np.floor(source).astype(int)                        # (h, w + 2 pad)
+    t = source - left
+    edged = np.pad(box, ((0, 0), (1, 1)))                      # a column of 0 each side
+    row, w = rows[:, :1], box.shape[1]
+    straight = ((1 - t) * edged[row, np.clip(left + 1, 0, w + 1)]
+                + t * edged[row, np.clip(left + 2, 0, w + 1)])
+    return straight
+
+
 def find_digit(picture):
     """The digit's ink (H, W) in [0, 1] in picture (H, W, C), whether it looks cut off at
     the picture's edge and how many other marks were left out (see choose_digit); None if
@@ -180,9 +202,10 @@ def find_digit(picture):
 
 def digit_input(picture):
     """A picture of one digit, colours (H, W, 3) or grey levels (H, W) in [0, 1], as the
-    network's input (784,) with the list of what makes it doubtful ("edge": the digit
-    looks cut off at the picture's edge; "blobs": other marks were left out), or None if no
-    digit is found: reduce_size, find_digit, match_stroke, crop, fit_and_centre."""
+    network's inputs (2, 784), the digit as MNIST made it and with its slant undone,
+    with the list of what makes it doubtful ("edge": the digit looks cut off at the
+    picture's edge; "blobs": other marks were left out), or None if no digit is found:
+    reduce_size, find_digit, match_stroke, crop, fit_and_centre (and deskew)."""
     picture = picture if picture.ndim == 3 else picture[..., None]
     found = find_digit(reduce_size(picture))
     if found is None:
@@ -191,10 +214,11 @@ def digit_input(picture):
     rows, cols = np.nonzero(ink >= 0.25)
     ink = match_stroke(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
     doubts = ["edge"] * bool(cut) + ["blobs"] * bool(left_out)
-    return fit_and_centre(crop(ink)), doubts
+    box = crop(ink)
+    return np.stack([fit_and_centre(box), fit_and_centre(crop(deskew(box)))]), doubts
 
 
 def mnist_input(picture):
-    """The input (784,) that digit_input makes of picture, or None if it has no digit."""
+    """The inputs (2, 784) that digit_input makes of picture, or None if it has no digit."""
     found = digit_input(picture)
     return None if found is None else found[0]

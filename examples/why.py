@@ -12,9 +12,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))     # the TP's s
 from mnist_ffnn import backpropagation, forward_pass  # noqa: E402
 
 
-def input_gradient(x, weights):
-    """The answer k the network reads in the input x (784,) and the gradient (784,) of
-    log a3_k with respect to x: where it is positive, more ink would raise the answer.
+def input_gradient(x, weights, k=None):
+    """The answer k (by default the one the network reads in the input x (784,)) and the
+    gradient (784,) of log a3_k with respect to x: where it is positive, more ink would
+    raise the answer.
 
     With y the one-hot of k, e3 = a3 - y is the gradient of -log a3_k, and the TP's
     backpropagation carries it back to e1, the gradient with respect to z1; then
@@ -22,7 +23,7 @@ def input_gradient(x, weights):
     example, backpropagation's dw1 is a0^T . e1: with a0 replaced by [1], it is e1
     itself, (1, 128). So -e0 is the gradient of log a3_k."""
     activations, zs = forward_pass(x, weights)
-    k = int(np.argmax(activations[-1]))
+    k = int(np.argmax(activations[-1])) if k is None else k
     y = np.eye(10, dtype=x.dtype)[k]
     e1 = backpropagation([np.ones(1, x.dtype)] + activations[1:], zs, y, weights)[0]
     e0 = e1 @ weights[0].T                             # (1, 128) . (128, 784) -> (1, 784)
@@ -43,11 +44,12 @@ def show_why(input_axes, why_axes, x, gradient):
     return seen, why
 
 
-def save_why(path, x, weights, title):
-    """Save to `path` (a PNG) the input x (784,) beside its gradient, under `title`."""
+def save_why(path, x, weights, title, k=None):
+    """Save to `path` (a PNG) the input x (784,) beside the gradient of answer k (by
+    default the one x reads as), under `title`."""
     from matplotlib.figure import Figure              # no window: works without display
     figure = Figure(figsize=(6, 3.4), layout="constrained")
-    k, gradient = input_gradient(x, weights)
+    k, gradient = input_gradient(x, weights, k)
     show_why(*figure.subplots(1, 2), x, gradient)
     figure.suptitle(title)
     figure.savefig(path)

@@ -15,10 +15,12 @@ pictures listed in FOLDER/manifest.csv (columns file, label, kind) and prints th
 share read right per kind. --root DIR measures the predict.py of another checkout.
 
 Pictures by other people are not in the repository (their licences are their authors').
-tests/manual/others-judge.csv and others-tune.csv list those measured on 2026-12-06
-(column source: owner/repository:path on GitHub; the two sets share no repository):
-gather the pictures in a folder under the names of column file, and copy the list there
-as FOLDER/manifest.csv.
+tests/manual/others-tune.csv lists those the reader was tuned on, others-judge.csv and
+others-fresh.csv those it is judged on, gathered on 2026-12-06 (column source:
+owner/repository:path on GitHub, the three sets sharing no repository; a source ending
+in #x0,y0,x1,y1 is a crop of that box, a file name ending in _rot90 the crop turned 90
+degrees anticlockwise): gather the pictures in a folder under the names of column
+file, and copy the list there as FOLDER/manifest.csv.
 """
 
 import argparse
@@ -56,6 +58,7 @@ def answer(predict, mnist_ffnn, weights, path):
         return None, False
     x, doubts = found if isinstance(found, tuple) else (found, [])
     a3 = mnist_ffnn.forward_pass(x.astype(np.float32), weights)[0][-1]
+    a3 = a3.mean(axis=0) if a3.ndim == 2 else a3      # two readings: their mean
     unsure = bool(doubts) or a3.max() < getattr(predict, "SURE", 0)
     return int(np.argmax(a3)), unsure
 
