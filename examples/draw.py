@@ -4,8 +4,9 @@
     python examples/draw.py MODEL
 
 A matplotlib window (it needs a display) shows the canvas, the 28 x 28 input that the
-network reads from it (made as examples/predict.py makes it from a photo), why: where
-more ink would raise its answer (red) or lower it (blue), and the ten probabilities.
+network reads from it as fitted (made as examples/predict.py makes it from a photo,
+whose answer is the mean of this reading and one with the slant undone), why: where
+more ink would raise that answer (red) or lower it (blue), and the ten probabilities.
 The left button draws; the right button, or any key, clears; q also closes the window.
 """
 
@@ -97,7 +98,7 @@ class DrawingBoard:
             seen, self.probabilities, self.gradient = np.zeros(784), np.zeros(10), \
                 np.zeros(784)
         else:
-            self.probabilities = probabilities(seen, self.weights)   # of both readings
+            self.probabilities = probabilities(seen, self.weights)[0]   # both readings
             seen = seen[0].astype(self.weights[0].dtype)              # the one as fitted
             self.gradient = input_gradient(seen, self.weights,
                                            int(np.argmax(self.probabilities)))[1]

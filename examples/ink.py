@@ -92,7 +92,7 @@ def paper_is_light(picture):
     if not len(names):
         return False
     rows, cols = np.nonzero(labels == names[np.argmax(counts)])
-    box = np.ptp(rows + 1) * np.ptp(cols + 1)
+    box = (np.ptp(rows) + 1) * (np.ptp(cols) + 1)
     return counts.max() >= 0.15 * grey.size and counts.max() >= 0.8 * box
 
 

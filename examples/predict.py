@@ -30,6 +30,7 @@ from reader import (ImageError, digit_as_text, digit_input, mnist_input,  # noqa
 from why import save_why  # noqa: E402
 
 SURE = 0.8     # a top answer below this probability is "not sure" (see the README)
+READINGS = ("as fitted", "slant undone")                # the two inputs, in their order
 ADVICE = {"edge": "the digit looks cut off at the picture's edge, leave a margin around it",
           "blobs": "other marks beside it, crop closer to the digit",
           "unsure": f"its top answer is under {SURE:.0%}"}
@@ -55,9 +56,10 @@ def read_digit(path):
 
 def probabilities(inputs, weights):
     """The network's ten probabilities (10,) for a digit read as inputs (2, 784), as
-    fitted and with its slant undone: the mean of the two readings' a3 (2, 10)."""
+    fitted and with its slant undone: the mean of the two readings' a3 (2, 10), which
+    it returns too."""
     activations, zs = forward_pass(inputs.astype(weights[0].dtype), weights)
-    return activations[-1].mean(axis=0)
+    return activations[-1].mean(axis=0), activations[-1]
 
 
 def reading(path, a3, doubts):
@@ -74,8 +76,9 @@ def reading(path, a3, doubts):
 def predict(args):
     """Print, for each image of args.images, the digit read, the two likeliest answers,
     whether the reading is doubtful and (unless args.no_picture) the two 28 x 28 inputs
-    as text, side by side; with args.why, save in that folder a picture of why. Returns the exit
-    status: 0, or 1 if an image could not be read (its error is told, the others read)."""
+    as text, each with what it reads alone; with args.why, save in that folder a picture
+    of why. Returns the exit status: 0, or 1 if an image could not be read (its error is
+    told, the others read)."""
     weights = load_model(args.model)[0]
     if args.why is not None and args.why.exists() and not args.why.is_dir():
         raise DataError(f"{args.why}: --why needs a folder, and this is a file.")
@@ -87,18 +90,20 @@ def predict(args):
             print(f"error: {exc}", file=sys.stderr)
             status = 1
             continue
-        a3 = probabilities(inputs, weights)
+        a3, each = probabilities(inputs, weights)
         print(reading(path, a3, doubts))
-        if not args.no_picture:                     # the two inputs, a gap between them
-            first, second = inputs.reshape(2, 28, 28)
-            both = np.hstack([first, np.zeros((28, 3)), second])       # (28, 59)
-            print(digit_as_text(np.round(255 * both).astype(np.uint8)))
+        read = [f"{name}, reads {np.argmax(a)}" for name, a in zip(READINGS, each)]
+        if not args.no_picture:                                  # the two inputs
+            for caption, x in zip(read, inputs):
+                print(f"{caption}:\n"
+                      + digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28)))
         if args.why is not None:
             args.why.mkdir(parents=True, exist_ok=True)
             stem = path.stem if stems.count(path.stem) == 1 else f"{path.stem}-{number}"
             picture = args.why / f"{stem}-why.png"
             k = int(np.argmax(a3))
-            save_why(picture, inputs[0], weights, f"{path.name}: read as {k}", k)
+            save_why(picture, inputs[0], weights, f"{path.name}: read as {k}\n"
+                     f"({'; '.join(read)})", k)
             print(f"why: {picture}")
     return status
 
@@ -110,12 +115,12 @@ def main(argv=None):
     parser.add_argument("images", type=Path, nargs="+", metavar="image",
                         help="pictures, one digit each (PNG, JPEG, GIF, BMP, TIFF, WebP)")
     parser.add_argument("--no-picture", action="store_true",
-                        help="do not print the 28 x 28 input that the network read")
+                        help="do not print the two 28 x 28 inputs that the network read")
     parser.add_argument("--why", type=Path, metavar="FOLDER",
                         help="save in FOLDER, for each image, a picture of the input "
-                             "and of where more ink would raise the answer (red) or "
-                             "lower it (blue): IMAGE-why.png (IMAGE-N-why.png, N its "
-                             "place, when names repeat)")
+                             "as fitted and of where more ink would raise the answer "
+                             "(red) or lower it (blue): IMAGE-why.png (IMAGE-N-why.png, "
+                             "N its place, when names repeat)")
     return run(predict, parser.parse_args(argv))
 
 

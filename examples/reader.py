@@ -11,7 +11,8 @@ digit_input then runs, in this order, and also says what makes the reading doubt
     match_stroke      a hairline or a marker's stroke brought to MNIST's width
     crop              the box of the digit's ink
     fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
-    deskew            the box with its slant undone, fitted too: a second reading
+    deskew            a second reading: the box with its slant undone, cropped again
+                      and fitted as the first
 """
 
 import warnings
@@ -160,24 +161,25 @@ def fit_and_centre(box):
 
 
 def deskew(box):
-    """box (h, w) with its slant undone (h, w + 2 pad): each row r slid sideways by s (r - r0),
-    where s = sum (r - r0)(c - c0) ink / sum (r - r0)^2 ink is how far the ink's column
-    moves per row on average (its moments; r0, c0 its centre of mass), each pixel read
-    between its two neighbours in the row (linear interpolation)."""
+    """box (h, w), with ink, with its slant undone (h, w + 2 pad). The slant is
+    s = sum (r - r0)(c - c0) ink / sum (r - r0)^2 ink, how far the ink moves sideways
+    per row on average (its moments; r0, c0 its centre of mass). Each row r is slid
+    back by s (r - r0): the new column j reads the box at j + s (r - r0), between its
+    two neighbours in the row (linear interpolation), so each row keeps its ink."""
     rows, cols = np.indices(box.shape)
+    row = rows[:, :1]                                          # (h, 1)
     mass = box.sum()
     r0, c0 = np.sum(rows * box) / mass, np.sum(cols * box) / mass
     spread = np.sum((rows - r0) ** 2 * box)
     slant = np.sum((rows - r0) * (cols - c0) * box) / spread if spread else 0.0
-    pad = int(np.ceil(abs(slant) * box.shape[0]))             # room for the slid rows
-    source = np.arange(-pad, box.shape[1] + pad) + slant * (rows[:, :1] - r0)
-    left = np.floor(source).astype(int)                        # (h, w + 2 pad)
+    pad = int(np.ceil(abs(slant) * box.shape[0]))     # a row moves less than s h
+    source = np.arange(-pad, box.shape[1] + pad) + slant * (row - r0)   # (h, w + 2 pad)
+    left = np.floor(source).astype(int)
     t = source - left
-    edged = np.pad(box, ((0, 0), (1, 1)))                      # a column of 0 each side
-    row, w = rows[:, :1], box.shape[1]
-    straight = ((1 - t) * edged[row, np.clip(left + 1, 0, w + 1)]
-                + t * edged[row, np.clip(left + 2, 0, w + 1)])
-    return straight
+    edged = np.pad(box, ((0, 0), (1, 1)))  # edged[:, c + 1] is box[:, c], 0 either side,
+    w = box.shape[1]                       # where every column outside the box is read
+    return ((1 - t) * edged[row, np.clip(left + 1, 0, w + 1)]
+            + t * edged[row, np.clip(left + 2, 0, w + 1)])
 
 
 def find_digit(picture):
@@ -215,7 +217,9 @@ def digit_input(picture):
     ink = match_stroke(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
     doubts = ["edge"] * bool(cut) + ["blobs"] * bool(left_out)
     box = crop(ink)
-    return np.stack([fit_and_centre(box), fit_and_centre(crop(deskew(box)))]), doubts
+    straight = deskew(box)                    # faint ink split between two columns may
+    straight = crop(straight) if straight.max() >= 0.25 else box   # leave no quarter
+    return np.stack([fit_and_centre(box), fit_and_centre(straight)]), doubts
 
 
 def mnist_input(picture):

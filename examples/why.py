@@ -37,7 +37,7 @@ def show_why(input_axes, why_axes, x, gradient):
     limit = max(np.abs(gradient).max(), 1e-12)
     seen = input_axes.imshow(x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
     why = why_axes.imshow(gradient.reshape(28, 28), cmap="bwr", vmin=-limit, vmax=limit)
-    input_axes.set(title="What the network read\n(28 x 28, as in MNIST)", xticks=[],
+    input_axes.set(title="What the network read\n(as fitted, 28 x 28)", xticks=[],
                    yticks=[])
     why_axes.set(title="Why: red raises the answer,\nblue lowers it", xticks=[],
                  yticks=[])

@@ -33,7 +33,7 @@ def answer(weights, x):
 
 def reads(weights, inputs):
     """The digit predict.py reads in the inputs (2, 784) of a picture: both readings."""
-    return int(np.argmax(predict.probabilities(inputs, weights)))
+    return int(np.argmax(predict.probabilities(inputs, weights)[0]))
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +131,13 @@ def test_the_command_shows_what_the_network_saw(trained):
     assert [line.split(": ")[0] for line in answers] == [str(path) for path in digits]
     for path, line in zip(digits, answers):
         inputs = predict.read_digit(path)[0]
-        a3 = mnist_ffnn.forward_pass(inputs.astype(np.float32), trained[0])[0][-1].mean(axis=0)
-        first, second = np.argsort(a3)[::-1][:2]
+        each = mnist_ffnn.forward_pass(inputs.astype(np.float32), trained[0])[0][-1]
+        first, second = np.argsort(each.mean(axis=0))[::-1][:2]
         assert line.split(": ")[1].startswith(f"{first} (") and f", else {second} (" in line
-        both = np.hstack([inputs[0].reshape(28, 28), np.zeros((28, 3)),
-                          inputs[1].reshape(28, 28)])
-        picture = reader.digit_as_text(np.round(255 * both).astype(np.uint8))
-        assert f"{line}\n{picture}\n" in result.stdout
+        fitted, straight = (reader.digit_as_text(np.round(255 * x).astype(np.uint8)
+                                                 .reshape(28, 28)) for x in inputs)
+        assert (f"{line}\nas fitted, reads {each[0].argmax()}:\n{fitted}\n"
+                f"slant undone, reads {each[1].argmax()}:\n{straight}\n") in result.stdout
     quiet = run_script("examples/predict.py", "--no-picture", trained[1], *digits)
     assert quiet.stdout.splitlines() == answers
 

@@ -16,11 +16,11 @@ share read right per kind. --root DIR measures the predict.py of another checkou
 
 Pictures by other people are not in the repository (their licences are their authors').
 tests/manual/others-tune.csv lists those the reader was tuned on, others-judge.csv and
-others-fresh.csv those it is judged on, gathered on 2026-12-06 (column source:
-owner/repository:path on GitHub, the three sets sharing no repository; a source ending
-in #x0,y0,x1,y1 is a crop of that box, a file name ending in _rot90 the crop turned 90
-degrees anticlockwise): gather the pictures in a folder under the names of column
-file, and copy the list there as FOLDER/manifest.csv.
+others-fresh.csv (with scans) those it is judged on, gathered on 2026-12-06 (column
+source: owner/repository:path on GitHub, the three sets sharing no repository; a source
+ending in #x0,y0,x1,y1 is a crop of that box, a file name ending in _rot90 the crop
+turned 90 degrees anticlockwise): gather the pictures in a folder under the names of
+column file, and copy the list there as FOLDER/manifest.csv.
 """
 
 import argparse
