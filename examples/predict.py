@@ -67,7 +67,7 @@ def reading(path, a3, doubts):
     probabilities a3 (10,), then, if the reading is doubtful, why and what to do."""
     first, second = np.argsort(a3)[::-1][:2]
     line = f"{path}: {first} ({a3[first]:.1%}), else {second} ({a3[second]:.1%})"
-    doubts = doubts + ["unsure"] * bool(a3[first] < SURE)
+    doubts = doubts + ["unsure"] * bool(round(a3[first], 3) < SURE)    # as printed
     if doubts:
         line += " -- not sure: " + "; ".join(ADVICE[doubt] for doubt in doubts)
     return line

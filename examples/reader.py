@@ -120,7 +120,8 @@ def match_stroke(ink, long_side, thin=0.7, thick=THICK):
     are left as they are."""
     width, target = stroke_width(ink), MNIST_STROKE * long_side / 20
     if width < thin * target:
-        return window(ink, int(round(target - width)) | 1, np.max)
+        grow = 2 * int(round((target - width) / 2))   # a square k wide adds k - 1 pixels
+        return window(ink, grow + 1, np.max)
     if width > thick * target:
         narrowed = window(ink, int(round(width - target)) + 1 | 1, np.min)
         return narrowed if np.any(narrowed >= 0.25) else ink   # a blot would vanish

@@ -235,6 +235,8 @@ def test_a_low_top_probability_is_not_sure():
         "x.png: 1 (60.0%), else 2 (30.0%) -- not sure: its top answer is under 80%"
     a3[1], a3[2] = 0.85, 0.05
     assert "not sure" not in predict.reading("x.png", a3, [])
+    a3[1], a3[2] = 0.79996, 0.10004                   # printed 80.0%: not "under 80%"
+    assert "not sure" not in predict.reading("x.png", a3, [])
 
 
 def test_the_input_gradient_is_the_slope_of_the_log_probability(trained, test_digits):
@@ -273,6 +275,15 @@ def test_narrowing_a_wide_stroke_never_erases_the_digit():
     ink[10:30, 10:30] = 1                                 # a block 20 wide: narrowed
     narrowed = reader.match_stroke(ink, 20)
     assert 0 < narrowed.sum() < ink.sum()
+
+
+def test_a_hairline_is_widened_towards_mnists_stroke_however_small():
+    for side in (26, 60, 200):                            # MNIST's pen: 1.84 px in 20
+        ink = np.zeros((side + 4, side + 4))
+        ink[2:side + 2, side // 2] = 1                    # a line 1 pixel wide
+        target = reader.MNIST_STROKE * side / 20
+        widened = reader.stroke_width(reader.match_stroke(ink, side))
+        assert abs(widened - target) <= 1, (side, widened, target)
 
 
 def test_two_pictures_of_one_name_get_two_why_pictures(trained, tmp_path):
