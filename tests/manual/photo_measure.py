@@ -10,9 +10,10 @@ with tests/photos.py (a clean scan; a photo; paint drawings with a thin, medium 
 thick brush on a small or large canvas; photos on coloured paper, on a sheet not
 filling the frame, and cropped tight), reads each with read_digit and the network in
 MODEL, and prints the share read right per kind, how many readings said they were
-doubtful, and how many of 20 blank photos have no digit. The second form reads the
-pictures listed in FOLDER/manifest.csv (columns file, label, kind) and prints the
-share read right per kind. --root DIR measures the predict.py of another checkout.
+doubtful, how many the input as fitted reads right alone (without the second reading,
+its slant undone), and how many of 20 blank photos have no digit. The second form
+reads the pictures listed in FOLDER/manifest.csv (columns file, label, kind) and
+prints the same per kind. --root DIR measures the predict.py of another checkout.
 
 Pictures by other people are not in the repository (their licences are their authors').
 tests/manual/others-tune.csv lists those the reader was tuned on, others-judge.csv and
@@ -50,17 +51,19 @@ def kinds(photos, rng):
 
 
 def answer(predict, mnist_ffnn, weights, path):
-    """The digit read in the picture at path, whether it was said doubtful (None if no
-    digit was found), with the predict.py measured, old (an input) or new (a pair)."""
+    """The digit read in the picture at path, whether it was said doubtful, and the digit
+    that the input as fitted reads alone (None, False, None if no digit was found), with
+    the predict.py measured, old (an input) or new (two readings)."""
     try:
         found = predict.read_digit(path)
     except mnist_ffnn.DataError:                                # "no digit found"
-        return None, False
+        return None, False, None
     x, doubts = found if isinstance(found, tuple) else (found, [])
     a3 = mnist_ffnn.forward_pass(x.astype(np.float32), weights)[0][-1]
+    alone = int(np.argmax(a3 if a3.ndim == 1 else a3[0]))
     a3 = a3.mean(axis=0) if a3.ndim == 2 else a3      # two readings: their mean
     unsure = bool(doubts) or a3.max() < getattr(predict, "SURE", 0)
-    return int(np.argmax(a3)), unsure
+    return int(np.argmax(a3)), unsure, alone
 
 
 def synthetic(args, predict, mnist_ffnn, weights):
@@ -73,42 +76,46 @@ def synthetic(args, predict, mnist_ffnn, weights):
     chosen = np.random.default_rng(SEEDS[args.set]).choice(chosen, args.count, False)
     rng = np.random.default_rng(SEEDS[args.set])
     made = kinds(photos, rng)
-    right, doubtful = defaultdict(int), defaultdict(int)
+    right, doubtful, alone = defaultdict(int), defaultdict(int), defaultdict(int)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "picture"
         for k in chosen:                                      # one digit at a time
             for kind, make in made.items():
                 path.write_bytes(make(x_test[k]))
-                digit, unsure = answer(predict, mnist_ffnn, weights, path)
+                digit, unsure, fitted = answer(predict, mnist_ffnn, weights, path)
                 right[kind] += digit == y_test[k]
                 doubtful[kind] += unsure
+                alone[kind] += fitted == y_test[k]
         blank = 0
         for k in range(20):                                    # blank noisy photos
             path.write_bytes(photos.photo(x_test[0], rng, ink=False))
             blank += answer(predict, mnist_ffnn, weights, path)[0] is None
     for kind in made:
         print(f"{kind}: {right[kind]}/{args.count} read right "
-              f"({100 * right[kind] / args.count:.1f} %), {doubtful[kind]} said doubtful")
+              f"({100 * right[kind] / args.count:.1f} %), {doubtful[kind]} said doubtful, "
+              f"{alone[kind]} by the input as fitted alone")
     print(f"blank photos with no digit found: {blank}/20")
 
 
 def others(args, predict, mnist_ffnn, weights):
     """Print the share read right of the pictures of args.others/manifest.csv."""
-    right, total, doubtful = defaultdict(int), defaultdict(int), defaultdict(int)
+    right, total, doubtful, alone = (defaultdict(int) for _ in range(4))
     with open(args.others / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:                                           # one file at a time
-        digit, unsure = answer(predict, mnist_ffnn, weights, args.others / row["file"])
+        digit, unsure, fitted = answer(predict, mnist_ffnn, weights,
+                                       args.others / row["file"])
         for kind in (row["kind"], "all"):
             total[kind] += 1
             right[kind] += digit == int(row["label"])
             doubtful[kind] += unsure and digit == int(row["label"])
+            alone[kind] += fitted == int(row["label"])
         if args.verbose and digit != int(row["label"]):
             print(f"  {row['file']}: read {digit}, unsure {unsure}")
     for kind in total:
         print(f"{kind}: {right[kind]}/{total[kind]} read right "
               f"({100 * right[kind] / total[kind]:.1f} %), of which "
-              f"{doubtful[kind]} said doubtful")
+              f"{doubtful[kind]} said doubtful; {alone[kind]} by the input as fitted alone")
 
 
 def main():
