@@ -33,7 +33,8 @@ SURE = 0.8     # a top answer below this probability is "not sure" (see the READ
 READINGS = ("as fitted", "slant undone")                # the two inputs, in their order
 ADVICE = {"edge": "the digit looks cut off at the picture's edge, leave a margin around it",
           "blobs": "other marks beside it, crop closer to the digit",
-          "unsure": f"its top answer is under {SURE:.0%}"}
+          "unsure": f"its top answer is under {SURE:.0%}, write the digit again, larger "
+                    "and plainer"}
 
 
 def read_digit(path):
@@ -82,6 +83,8 @@ def predict(args):
     weights = load_model(args.model)[0]
     if args.why is not None and args.why.exists() and not args.why.is_dir():
         raise DataError(f"{args.why}: --why needs a folder, and this is a file.")
+    if args.why is not None:
+        args.why.mkdir(parents=True, exist_ok=True)     # before any output, if it fails
     status, stems = 0, [path.stem for path in args.images]
     for number, path in enumerate(args.images, 1):    # the files named by the user
         try:
@@ -98,7 +101,6 @@ def predict(args):
                 print(f"{caption}:\n"
                       + digit_as_text(np.round(255 * x).astype(np.uint8).reshape(28, 28)))
         if args.why is not None:
-            args.why.mkdir(parents=True, exist_ok=True)
             stem = path.stem if stems.count(path.stem) == 1 else f"{path.stem}-{number}"
             picture = args.why / f"{stem}-why.png"
             k = int(np.argmax(a3))

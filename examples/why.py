@@ -21,13 +21,23 @@ def input_gradient(x, weights, k=None):
     backpropagation carries it back to e1, the gradient with respect to z1; then
     e0 = e1 . w1^T is the one with respect to the input, as z1 = x . w1. For one
     example, backpropagation's dw1 is a0^T . e1: with a0 replaced by [1], it is e1
-    itself, (1, 128). So -e0 is the gradient of log a3_k."""
+    itself, (1, 128). So -e0 is the gradient of log a3_k. It is computed in float64:
+    for an answer near 100 % it is tiny (1e-8), and float32's rounding of a3 then
+    makes it mostly noise (tests/test_predict.py, a saturated network)."""
+    x, weights = np.asarray(x, np.float64), [w.astype(np.float64) for w in weights]
     activations, zs = forward_pass(x, weights)
     k = int(np.argmax(activations[-1])) if k is None else k
     y = np.eye(10, dtype=x.dtype)[k]
     e1 = backpropagation([np.ones(1, x.dtype)] + activations[1:], zs, y, weights)[0]
     e0 = e1 @ weights[0].T                             # (1, 128) . (128, 784) -> (1, 784)
     return k, -e0.reshape(-1)
+
+
+def why_title(gradient):
+    """The gradient panel's title, with its scale: the largest value of gradient (784,),
+    which the strongest red or blue stands for (tiny when the answer is near 100 %)."""
+    return (f"Why: red raises the answer,\nblue lowers it\n"
+            f"(strongest: {np.abs(gradient).max():.0e})")
 
 
 def show_why(input_axes, why_axes, x, gradient):
@@ -39,8 +49,7 @@ def show_why(input_axes, why_axes, x, gradient):
     why = why_axes.imshow(gradient.reshape(28, 28), cmap="bwr", vmin=-limit, vmax=limit)
     input_axes.set(title="What the network read\n(as fitted, 28 x 28)", xticks=[],
                    yticks=[])
-    why_axes.set(title="Why: red raises the answer,\nblue lowers it", xticks=[],
-                 yticks=[])
+    why_axes.set(title=why_title(gradient), xticks=[], yticks=[])
     return seen, why
 
 

@@ -232,7 +232,8 @@ def test_a_doubtful_reading_says_so_and_a_sure_one_does_not(trained, test_digits
 def test_a_low_top_probability_is_not_sure():
     a3 = np.array([0.05, 0.6, 0.3, 0.05, 0, 0, 0, 0, 0, 0])
     assert predict.reading("x.png", a3, []) == \
-        "x.png: 1 (60.0%), else 2 (30.0%) -- not sure: its top answer is under 80%"
+        ("x.png: 1 (60.0%), else 2 (30.0%) -- not sure: its top answer is under 80%, "
+         "write the digit again, larger and plainer")
     a3[1], a3[2] = 0.85, 0.05
     assert "not sure" not in predict.reading("x.png", a3, [])
     a3[1], a3[2] = 0.79996, 0.10004                   # printed 80.0%: not "under 80%"
@@ -253,6 +254,18 @@ def test_the_input_gradient_is_the_slope_of_the_log_probability(trained, test_di
     np.testing.assert_allclose(gradient[pixels], slopes, rtol=1e-4)
 
 
+def test_the_input_gradient_of_a_sure_answer_is_not_rounding_noise(trained, test_digits):
+    """A network made sure (its last layer's weights tripled: answers near 100 %) still
+    gets the gradient of float64 from its float32 weights, not float32's rounding."""
+    import why
+    sure = trained[0][:-1] + [3 * trained[0][-1]]
+    x = test_digits[0][3].ravel() / 255
+    k, gradient = why.input_gradient(x.astype(np.float32), sure)
+    exact = why.input_gradient(x, [w.astype(np.float64) for w in sure], k)[1]
+    assert np.abs(exact).max() < 1e-5                          # the answer is saturated
+    np.testing.assert_allclose(gradient, exact, rtol=1e-6, atol=1e-6 * np.abs(exact).max())
+
+
 def test_why_saves_the_gradient_picture(trained, tmp_path):
     seven = ROOT / "examples" / "digits" / "seven.png"
     result = run_script("examples/predict.py", "--no-picture", "--why", tmp_path / "why",
@@ -265,6 +278,10 @@ def test_why_saves_the_gradient_picture(trained, tmp_path):
     (tmp_path / "file").write_text("")
     assert_clean_failure(run_script("examples/predict.py", "--why", tmp_path / "file",
                                     trained[1], seven), "--why needs a folder")
+    inside = run_script("examples/predict.py", "--why", tmp_path / "file" / "why",
+                        trained[1], seven)                  # cannot be made: said first
+    assert_clean_failure(inside, str(tmp_path / "file"))
+    assert inside.stdout == ""
 
 
 def test_narrowing_a_wide_stroke_never_erases_the_digit():

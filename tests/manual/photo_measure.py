@@ -62,7 +62,7 @@ def answer(predict, mnist_ffnn, weights, path):
     a3 = mnist_ffnn.forward_pass(x.astype(np.float32), weights)[0][-1]
     alone = int(np.argmax(a3 if a3.ndim == 1 else a3[0]))
     a3 = a3.mean(axis=0) if a3.ndim == 2 else a3      # two readings: their mean
-    unsure = bool(doubts) or a3.max() < getattr(predict, "SURE", 0)
+    unsure = bool(doubts) or round(float(a3.max()), 3) < getattr(predict, "SURE", 0)
     return int(np.argmax(a3)), unsure, alone
 
 
@@ -99,7 +99,7 @@ def synthetic(args, predict, mnist_ffnn, weights):
 
 def others(args, predict, mnist_ffnn, weights):
     """Print the share read right of the pictures of args.others/manifest.csv."""
-    right, total, doubtful, alone = (defaultdict(int) for _ in range(4))
+    right, total, doubtful, alone, misread = (defaultdict(int) for _ in range(5))
     with open(args.others / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:                                           # one file at a time
@@ -109,13 +109,17 @@ def others(args, predict, mnist_ffnn, weights):
             total[kind] += 1
             right[kind] += digit == int(row["label"])
             doubtful[kind] += unsure and digit == int(row["label"])
+            doubtful[kind + " wrong"] += unsure and digit not in (None, int(row["label"]))
             alone[kind] += fitted == int(row["label"])
+            misread[kind] += digit is not None and digit != int(row["label"])
         if args.verbose and digit != int(row["label"]):
             print(f"  {row['file']}: read {digit}, unsure {unsure}")
     for kind in total:
         print(f"{kind}: {right[kind]}/{total[kind]} read right "
               f"({100 * right[kind] / total[kind]:.1f} %), of which "
-              f"{doubtful[kind]} said doubtful; {alone[kind]} by the input as fitted alone")
+              f"{doubtful[kind]} said doubtful; {misread[kind]} read wrong, of which "
+              f"{doubtful[kind + ' wrong']} said doubtful; {alone[kind]} by the input as "
+              "fitted alone")
 
 
 def main():
