@@ -5,7 +5,7 @@ the reading is doubtful.
     python examples/predict.py MODEL IMAGE...
 
 A photo, a scan or a drawing becomes an input as MNIST's digits were made (the steps are
-in examples/reader.py and examples/ink.py): what is darker than the paper, in any
+in examples/reader.py, ink.py and fit.py): what is darker than the paper, in any
 colour, is ink (light ink, for chalk on a board); the largest group of strokes near the
 centre is the digit; a hairline is thickened and a marker's stroke narrowed to MNIST's
 pen; the digit is fitted in 20 x 20 pixels and centred by its mass in 28 x 28, once as

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import fit
 import ink
 import mnist_ffnn
 import predict
@@ -287,10 +288,10 @@ def test_why_saves_the_gradient_picture(trained, tmp_path):
 def test_narrowing_a_wide_stroke_never_erases_the_digit():
     ink = np.zeros((40, 40))
     ink[10:30, 18:20] = 1                                 # a bar 2 pixels wide
-    assert reader.stroke_width(ink) > 1.5 * reader.MNIST_STROKE * 5 / 20
-    np.testing.assert_array_equal(reader.match_stroke(ink, 5), ink)   # would be erased
+    assert fit.stroke_width(ink) > 1.5 * fit.MNIST_STROKE * 5 / 20
+    np.testing.assert_array_equal(fit.match_stroke(ink, 5), ink)   # would be erased
     ink[10:30, 10:30] = 1                                 # a block 20 wide: narrowed
-    narrowed = reader.match_stroke(ink, 20)
+    narrowed = fit.match_stroke(ink, 20)
     assert 0 < narrowed.sum() < ink.sum()
 
 
@@ -298,8 +299,8 @@ def test_a_hairline_is_widened_towards_mnists_stroke_however_small():
     for side in (26, 60, 200):                            # MNIST's pen: 1.84 px in 20
         ink = np.zeros((side + 4, side + 4))
         ink[2:side + 2, side // 2] = 1                    # a line 1 pixel wide
-        target = reader.MNIST_STROKE * side / 20
-        widened = reader.stroke_width(reader.match_stroke(ink, side))
+        target = fit.MNIST_STROKE * side / 20
+        widened = fit.stroke_width(fit.match_stroke(ink, side))
         assert abs(widened - target) <= 1, (side, widened, target)
 
 
@@ -356,10 +357,10 @@ def slant(box):
 def test_deskew_straightens_each_digit_and_keeps_its_ink(test_digits):
     upright = np.zeros((20, 6))
     upright[:, 2:4] = 1
-    np.testing.assert_allclose(reader.deskew(upright), upright)      # nothing to undo
+    np.testing.assert_allclose(fit.deskew(upright), upright)      # nothing to undo
     for digit in test_digits[0][:50]:
-        box = reader.crop(digit / 255)
-        straight = reader.deskew(box)
+        box = fit.crop(digit / 255)
+        straight = fit.deskew(box)
         assert abs(slant(straight)) < 0.02 <= abs(slant(box)) or abs(slant(box)) < 0.02
         np.testing.assert_allclose(straight.sum(axis=1), box.sum(axis=1))   # rows slid
 
