@@ -22,7 +22,7 @@ from mnist_ffnn import DataError, run  # noqa: E402
 from mnist_ffnn_batched import load_model  # noqa: E402
 from reader import mnist_input  # noqa: E402
 from predict import probabilities  # noqa: E402
-from why import input_gradient, show_why, why_title  # noqa: E402
+from why import input_gradient, show_gradient, show_why  # noqa: E402
 
 
 class DrawingBoard:
@@ -104,10 +104,7 @@ class DrawingBoard:
                                            int(np.argmax(self.probabilities)))[1]
         self.canvas_image.set_data(self.ink)
         self.seen_image.set_data(seen.reshape(28, 28))
-        limit = max(np.abs(self.gradient).max(), 1e-12)        # the colours' scale
-        self.why_image.set_data(self.gradient.reshape(28, 28))
-        self.why_image.set_clim(-limit, limit)
-        self.why_image.axes.set_title(why_title(self.gradient))
+        show_gradient(self.why_image, self.gradient)
         digit = int(np.argmax(self.probabilities))
         for k, (bar, probability) in enumerate(zip(self.bars, self.probabilities)):
             bar.set_height(probability)                        # the ten bars

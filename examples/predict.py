@@ -38,10 +38,10 @@ ADVICE = {"edge": "the digit looks cut off at the picture's edge, leave a margin
 
 
 def read_digit(path):
-    """The inputs (2, 784) of the digit in the image file `path` (as fitted, and with its
-    slant undone; see reader.digit_input), and the list of what makes
-    it doubtful ("edge", "blobs"; see reader.digit_input). DataError, naming the file,
-    if it cannot be read, is too small, or has no digit."""
+    """The inputs (2, 784) of the digit in the image file `path`, as fitted and with its
+    slant undone, and the list of what makes it doubtful ("edge", "blobs"); see
+    reader.digit_input. DataError, naming the file, if it cannot be read, is too small,
+    or has no digit."""
     try:
         picture = read_image(path)
     except ImageError as exc:

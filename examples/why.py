@@ -33,23 +33,26 @@ def input_gradient(x, weights, k=None):
     return k, -e0.reshape(-1)
 
 
-def why_title(gradient):
-    """The gradient panel's title, with its scale: the largest value of gradient (784,),
-    which the strongest red or blue stands for (tiny when the answer is near 100 %)."""
-    return (f"Why: red raises the answer,\nblue lowers it\n"
-            f"(strongest: {np.abs(gradient).max():.0e})")
+def show_gradient(why, gradient):
+    """Show gradient (784,) in the image `why`: red where more ink would raise the
+    answer, blue where it would lower it, the colours scaled to its largest value, which
+    the title gives (tiny when the answer is near 100 %)."""
+    limit = max(np.abs(gradient).max(), 1e-12)
+    why.set_data(gradient.reshape(28, 28))
+    why.set_clim(-limit, limit)
+    why.axes.set_title(f"Why: red raises the answer,\nblue lowers it\n"
+                       f"(strongest: {np.abs(gradient).max():.0e})")
 
 
 def show_why(input_axes, why_axes, x, gradient):
-    """Draw the input x (784,) in input_axes and its gradient (784,) in why_axes: red
-    where more ink would raise the answer, blue where it would lower it, the colours
-    scaled to the largest value. Returns the two images."""
-    limit = max(np.abs(gradient).max(), 1e-12)
+    """Draw the input x (784,) in input_axes and its gradient (784,) in why_axes (see
+    show_gradient). Returns the two images."""
     seen = input_axes.imshow(x.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-    why = why_axes.imshow(gradient.reshape(28, 28), cmap="bwr", vmin=-limit, vmax=limit)
+    why = why_axes.imshow(np.zeros((28, 28)), cmap="bwr")
     input_axes.set(title="What the network read\n(as fitted, 28 x 28)", xticks=[],
                    yticks=[])
-    why_axes.set(title=why_title(gradient), xticks=[], yticks=[])
+    why_axes.set(xticks=[], yticks=[])
+    show_gradient(why, gradient)
     return seen, why
 
 
