@@ -8,6 +8,7 @@ a second reading.
     crop              the box of the digit's ink
     fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
     deskew            the box with its slant undone
+    straighten        deskew, then crop: the box of the second reading
 """
 
 import numpy as np
@@ -96,3 +97,10 @@ def deskew(box):
     w = box.shape[1]                       # where every column outside the box is read
     return ((1 - t) * edged[row, np.clip(left + 1, 0, w + 1)]
             + t * edged[row, np.clip(left + 2, 0, w + 1)])
+
+
+def straighten(box):
+    """The box (h', w') of box (h, w) with its slant undone: deskew, then crop; box itself
+    if faint ink, split between two columns, leaves no pixel of a quarter to crop."""
+    straight = deskew(box)
+    return crop(straight) if straight.max() >= 0.25 else box

@@ -81,10 +81,10 @@ def predict(args):
     of why. Returns the exit status: 0, or 1 if an image could not be read (its error is
     told, the others read)."""
     weights = load_model(args.model)[0]
-    if args.why is not None and args.why.exists() and not args.why.is_dir():
-        raise DataError(f"{args.why}: --why needs a folder, and this is a file.")
-    if args.why is not None:
-        args.why.mkdir(parents=True, exist_ok=True)     # before any output, if it fails
+    if args.why is not None:                        # said before any output, if it fails
+        if args.why.exists() and not args.why.is_dir():
+            raise DataError(f"{args.why}: --why needs a folder, and this is a file.")
+        args.why.mkdir(parents=True, exist_ok=True)
     status, stems = 0, [path.stem for path in args.images]
     for number, path in enumerate(args.images, 1):    # the files named by the user
         try:

@@ -5,21 +5,21 @@
 
 digit_input then runs, in this order, and also says what makes the reading doubtful:
 
-    reduce_size       a large picture averaged down to 256-511 pixels (examples/ink.py)
+    reduce_size       a large picture averaged down to 256-511 pixels (ink.py)
     find_digit        the ink (H, W) below the paper's level (examples/ink.py), of which
                       choose_digit keeps the largest group near the centre and its kin
     match_stroke      a hairline or a marker's stroke brought to MNIST's width
     crop              the box of the digit's ink
     fit_and_centre    fitted in 20 x 20, centred by its mass in 28 x 28
-    deskew            a second reading: the box with its slant undone, cropped again
-                      and fitted as the first (these four in examples/fit.py)
+    straighten        a second reading: the box with its slant undone (deskew),
+                      cropped again and fitted as the first (these four in fit.py)
 """
 
 import warnings
 
 import numpy as np
 
-from fit import crop, deskew, fit_and_centre, match_stroke, stroke_width
+from fit import crop, fit_and_centre, match_stroke, straighten, stroke_width
 from ink import (BLOB_SIDE, grey_below_paper, ink_below, label_blobs, paper_level,
                  reduce_size, reduction)
 
@@ -127,7 +127,7 @@ def digit_input(picture):
     network's inputs (2, 784), the digit as MNIST made it and with its slant undone,
     with the list of what makes it doubtful ("edge": the digit looks cut off at the
     picture's edge; "blobs": other marks were left out), or None if no digit is found:
-    reduce_size, find_digit, match_stroke, crop, fit_and_centre (and deskew)."""
+    reduce_size, find_digit, match_stroke, crop, fit_and_centre (and straighten)."""
     picture = picture if picture.ndim == 3 else picture[..., None]
     found = find_digit(reduce_size(picture))
     if found is None:
@@ -137,9 +137,7 @@ def digit_input(picture):
     ink = match_stroke(ink, max(np.ptp(rows), np.ptp(cols)) + 1)
     doubts = ["edge"] * bool(cut) + ["blobs"] * bool(left_out)
     box = crop(ink)
-    straight = deskew(box)                    # faint ink split between two columns may
-    straight = crop(straight) if straight.max() >= 0.25 else box   # leave no quarter
-    return np.stack([fit_and_centre(box), fit_and_centre(straight)]), doubts
+    return np.stack([fit_and_centre(box), fit_and_centre(straighten(box))]), doubts
 
 
 def mnist_input(picture):

@@ -37,11 +37,11 @@ def show_gradient(why, gradient):
     """Show gradient (784,) in the image `why`: red where more ink would raise the
     answer, blue where it would lower it, the colours scaled to its largest value, which
     the title gives (tiny when the answer is near 100 %)."""
-    limit = max(np.abs(gradient).max(), 1e-12)
+    strongest = np.abs(gradient).max()
     why.set_data(gradient.reshape(28, 28))
-    why.set_clim(-limit, limit)
+    why.set_clim(-max(strongest, 1e-12), max(strongest, 1e-12))
     why.axes.set_title(f"Why: red raises the answer,\nblue lowers it\n"
-                       f"(strongest: {np.abs(gradient).max():.0e})")
+                       f"(strongest: {strongest:.0e})")
 
 
 def show_why(input_axes, why_axes, x, gradient):

@@ -382,3 +382,10 @@ def test_a_slanted_digit_reads_as_the_upright_one(trained, test_digits):
         both += reads(trained[0], inputs) == label
     assert np.median(alike) > 0.9, np.median(alike)
     assert both >= alone + 5, (both, alone)
+
+
+def test_faint_ink_that_deskew_spreads_too_thin_keeps_its_box():
+    box = np.zeros((3, 2))
+    box[0, 0] = box[2, 1] = 0.3              # a slant of 0.5: each pixel split in halves
+    assert fit.deskew(box).max() < 0.25
+    np.testing.assert_array_equal(fit.straighten(box), box)

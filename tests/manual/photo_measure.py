@@ -99,7 +99,8 @@ def synthetic(args, predict, mnist_ffnn, weights):
 
 def others(args, predict, mnist_ffnn, weights):
     """Print the share read right of the pictures of args.others/manifest.csv."""
-    right, total, doubtful, alone, misread = (defaultdict(int) for _ in range(5))
+    right, total, doubtful, alone, misread, misread_doubtful = (defaultdict(int)
+                                                                 for _ in range(6))
     with open(args.others / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     for row in rows:                                           # one file at a time
@@ -109,7 +110,7 @@ def others(args, predict, mnist_ffnn, weights):
             total[kind] += 1
             right[kind] += digit == int(row["label"])
             doubtful[kind] += unsure and digit == int(row["label"])
-            doubtful[kind + " wrong"] += unsure and digit not in (None, int(row["label"]))
+            misread_doubtful[kind] += unsure and digit not in (None, int(row["label"]))
             alone[kind] += fitted == int(row["label"])
             misread[kind] += digit is not None and digit != int(row["label"])
         if args.verbose and digit != int(row["label"]):
@@ -118,7 +119,7 @@ def others(args, predict, mnist_ffnn, weights):
         print(f"{kind}: {right[kind]}/{total[kind]} read right "
               f"({100 * right[kind] / total[kind]:.1f} %), of which "
               f"{doubtful[kind]} said doubtful; {misread[kind]} read wrong, of which "
-              f"{doubtful[kind + ' wrong']} said doubtful; {alone[kind]} by the input as "
+              f"{misread_doubtful[kind]} said doubtful; {alone[kind]} by the input as "
               "fitted alone")
 
 
