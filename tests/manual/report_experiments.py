@@ -138,7 +138,10 @@ def section_data(raw, data, out, results):
             "first": int(first), "second": int(second),
             "margin": float(offset[first] - offset[second]),
             "difference_spread": float(np.std(z3[:, first] - z3[:, second])),
-            "share_answering_first": float(np.mean(np.argmax(z3, axis=1) == first))}
+            "share_answering_first": float(np.mean(np.argmax(z3, axis=1) == first)),
+            "most_common_share": float(answered.max() / len(z3)),
+            "most_common_share_without_offset":      # the ablation: z3 less its common part
+                float(np.bincount(np.argmax(z3 - offset, axis=1)).max() / len(z3))}
     say("Task 13:", {s: r["test_error"] for s, r in results["task13"].items()})
 
 
